@@ -1,0 +1,349 @@
+//! `[[idp]]` entries: the identity providers people sign in with.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use url::Url;
+
+use super::ConfigError;
+use super::raw::{RawIdp, RawIdpKind};
+use super::source::Source;
+
+/// The name of a configured identity provider, as used in `/login/{idp}`:
+/// 1–32 characters of `a-z`, `0-9` and `-`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdpName(String);
+
+impl IdpName {
+    /// Validates `name`.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let valid_chars = name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if name.is_empty() || name.len() > 32 || !valid_chars || name.starts_with('-') {
+            return Err(format!(
+                "`{name}` must be 1-32 characters of a-z, 0-9 and `-`, not starting with `-`"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The environment-variable form, e.g. `corp-eu` becomes `CORP_EU`.
+    pub fn env_suffix(&self) -> String {
+        self.0.to_ascii_uppercase().replace('-', "_")
+    }
+}
+
+impl TryFrom<String> for IdpName {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<IdpName> for String {
+    fn from(value: IdpName) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for IdpName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One configured identity provider.
+#[derive(Debug)]
+pub struct IdpConfig {
+    /// The provider's name in URLs and logs.
+    pub name: IdpName,
+    /// What the sign-in page shows.
+    pub display_name: String,
+    /// How rolegate talks to it.
+    pub protocol: IdpProtocol,
+}
+
+/// The protocol of an identity provider, with its settings.
+#[derive(Debug)]
+pub enum IdpProtocol {
+    /// OpenID Connect.
+    Oidc(OidcSettings),
+    /// SAML 2.0.
+    Saml(SamlSettings),
+}
+
+/// Settings of an OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    /// The issuer exactly as written (it must equal the discovered `issuer` byte for byte);
+    /// discovery reads `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// rolegate's client id at the provider.
+    pub client_id: String,
+    /// rolegate's client secret at the provider.
+    pub client_secret: SecretString,
+    /// Scopes to request; always includes `openid`.
+    pub scopes: Vec<String>,
+    /// The claim path that holds the groups, e.g. `groups` or `realm_access.roles`.
+    pub groups_claim: String,
+}
+
+/// Settings of a SAML identity provider.
+#[derive(Debug)]
+pub struct SamlSettings {
+    /// Where the provider's metadata comes from.
+    pub metadata: SamlMetadataSource,
+    /// Whether `https://aws.amazon.com/SAML/Attributes/Role` values are honoured.
+    pub honour_idp_roles: bool,
+}
+
+/// Where a SAML provider's metadata comes from.
+#[derive(Debug, Clone)]
+pub enum SamlMetadataSource {
+    /// A file, resolved against the configuration file's folder.
+    File(PathBuf),
+    /// A URL fetched at start-up.
+    Url(Url),
+}
+
+/// Keys that apply only to OpenID Connect providers.
+const OIDC_ONLY: [&str; 6] = [
+    "issuer",
+    "client_id",
+    "client_secret_env",
+    "client_secret_file",
+    "scopes",
+    "groups_claim",
+];
+/// Keys that apply only to SAML providers.
+const SAML_ONLY: [&str; 3] = ["metadata_file", "metadata_url", "honour_idp_roles"];
+
+impl Source<'_> {
+    pub(super) fn idps(&self, raw: Vec<Spanned<RawIdp>>) -> Result<Vec<IdpConfig>, ConfigError> {
+        let mut seen = HashSet::new();
+        let mut idps = Vec::with_capacity(raw.len());
+        for (index, entry) in raw.into_iter().enumerate() {
+            let idp = self.idp(index, entry.into_inner())?;
+            if !seen.insert(idp.name.clone()) {
+                return Err(self.duplicate_name(index, &idp.name));
+            }
+            idps.push(idp);
+        }
+        Ok(idps)
+    }
+
+    fn duplicate_name(&self, index: usize, name: &IdpName) -> ConfigError {
+        ConfigError::Invalid {
+            location: self.location(0),
+            key: format!("idp[{index}].name"),
+            reason: format!("`{name}` is used by an earlier [[idp]]"),
+        }
+    }
+
+    fn idp(&self, index: usize, raw: RawIdp) -> Result<IdpConfig, ConfigError> {
+        let key = |field: &str| format!("idp[{index}].{field}");
+        let name = IdpName::parse(raw.name.get_ref())
+            .map_err(|reason| self.invalid(raw.name.span(), &key("name"), reason))?;
+        let protocol = match raw.kind.get_ref() {
+            RawIdpKind::Demo => {
+                return Err(self.invalid(
+                    raw.kind.span(),
+                    &key("kind"),
+                    "`demo` exists only inside `rolegate demo`; `serve` refuses it",
+                ));
+            }
+            RawIdpKind::Oidc => {
+                self.reject_foreign_keys(&raw, &SAML_ONLY, "oidc", &key)?;
+                IdpProtocol::Oidc(self.oidc(&raw, &name, &key)?)
+            }
+            RawIdpKind::Saml => {
+                self.reject_foreign_keys(&raw, &OIDC_ONLY, "saml", &key)?;
+                IdpProtocol::Saml(self.saml(&raw, &key)?)
+            }
+        };
+        Ok(IdpConfig {
+            display_name: raw.display_name.clone().unwrap_or_else(|| name.to_string()),
+            name,
+            protocol,
+        })
+    }
+
+    fn reject_foreign_keys(
+        &self,
+        raw: &RawIdp,
+        foreign: &[&str],
+        kind: &str,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<(), ConfigError> {
+        for field in foreign {
+            if let Some(span) = raw.span_of(field) {
+                let reason = format!("does not apply to kind = \"{kind}\"");
+                return Err(self.invalid(span, &key(field), reason));
+            }
+        }
+        Ok(())
+    }
+
+    fn oidc(
+        &self,
+        raw: &RawIdp,
+        name: &IdpName,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<OidcSettings, ConfigError> {
+        let issuer = self.required(raw.issuer.as_ref(), raw, &key("issuer"))?;
+        parse_issuer(issuer.get_ref())
+            .map_err(|reason| self.invalid(issuer.span(), &key("issuer"), reason))?;
+        let client_id = self.required(raw.client_id.as_ref(), raw, &key("client_id"))?;
+        let client_secret = self.client_secret(raw, name, key)?;
+        let mut scopes = raw
+            .scopes
+            .as_ref()
+            .map(|s| s.get_ref().clone())
+            .unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]);
+        if !scopes.iter().any(|s| s == "openid") {
+            scopes.insert(0, "openid".into());
+        }
+        let groups_claim = raw
+            .groups_claim
+            .as_ref()
+            .map_or_else(|| "groups".to_owned(), |g| g.get_ref().clone());
+        Ok(OidcSettings {
+            issuer: issuer.get_ref().clone(),
+            client_id: client_id.get_ref().clone(),
+            client_secret,
+            scopes,
+            groups_claim,
+        })
+    }
+
+    fn client_secret(
+        &self,
+        raw: &RawIdp,
+        name: &IdpName,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<SecretString, ConfigError> {
+        if let Some(file) = &raw.client_secret_file {
+            return self
+                .secret_file(&key("client_secret_file"), file)
+                .map(SecretString::from);
+        }
+        let env_name = raw.client_secret_env.as_ref().map_or_else(
+            || format!("ROLEGATE_IDP_{}_CLIENT_SECRET", name.env_suffix()),
+            |e| e.get_ref().clone(),
+        );
+        let span = raw
+            .client_secret_env
+            .as_ref()
+            .map_or_else(|| raw.name.span(), Spanned::span);
+        self.env(&env_name).map(SecretString::from).ok_or_else(|| {
+            let reason = format!(
+                "no client secret: set the environment variable `{env_name}` or `client_secret_file`"
+            );
+            self.invalid(span, &key("client_secret_env"), reason)
+        })
+    }
+
+    fn saml(
+        &self,
+        raw: &RawIdp,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<SamlSettings, ConfigError> {
+        let metadata = match (&raw.metadata_file, &raw.metadata_url) {
+            (Some(file), None) => {
+                let path = self.resolve(file.get_ref());
+                if !path.is_file() {
+                    let reason = format!("`{}` is not a readable file", path.display());
+                    return Err(self.invalid(file.span(), &key("metadata_file"), reason));
+                }
+                SamlMetadataSource::File(path)
+            }
+            (None, Some(url)) => SamlMetadataSource::Url(
+                Url::parse(url.get_ref())
+                    .ok()
+                    .filter(|u| u.scheme() == "https" || is_loopback(u))
+                    .ok_or_else(|| {
+                        self.invalid(url.span(), &key("metadata_url"), "must be an https URL")
+                    })?,
+            ),
+            (Some(file), Some(_)) => {
+                return Err(self.invalid(
+                    file.span(),
+                    &key("metadata_file"),
+                    "give `metadata_file` or `metadata_url`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(self.invalid(
+                    raw.name.span(),
+                    &key("metadata_file"),
+                    "a SAML provider needs `metadata_file` or `metadata_url`",
+                ));
+            }
+        };
+        Ok(SamlSettings {
+            metadata,
+            honour_idp_roles: raw.honour_idp_roles.as_ref().is_some_and(|h| *h.get_ref()),
+        })
+    }
+
+    fn required<'v, T>(
+        &self,
+        value: Option<&'v Spanned<T>>,
+        raw: &RawIdp,
+        key: &str,
+    ) -> Result<&'v Spanned<T>, ConfigError> {
+        value.ok_or_else(|| self.invalid(raw.name.span(), key, "is required for this kind"))
+    }
+}
+
+impl RawIdp {
+    /// Where `field` was written, if it was.
+    fn span_of(&self, field: &str) -> Option<std::ops::Range<usize>> {
+        match field {
+            "issuer" => self.issuer.as_ref().map(Spanned::span),
+            "client_id" => self.client_id.as_ref().map(Spanned::span),
+            "client_secret_env" => self.client_secret_env.as_ref().map(Spanned::span),
+            "client_secret_file" => self.client_secret_file.as_ref().map(Spanned::span),
+            "scopes" => self.scopes.as_ref().map(Spanned::span),
+            "groups_claim" => self.groups_claim.as_ref().map(Spanned::span),
+            "metadata_file" => self.metadata_file.as_ref().map(Spanned::span),
+            "metadata_url" => self.metadata_url.as_ref().map(Spanned::span),
+            "honour_idp_roles" => self.honour_idp_roles.as_ref().map(Spanned::span),
+            _ => None,
+        }
+    }
+}
+
+/// An issuer must be https with no query or fragment; plain http is allowed on loopback
+/// only, for local testing.
+pub(super) fn parse_issuer(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must have no query or fragment".into());
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        _ => Err("must be https (http only for loopback hosts)".into()),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}

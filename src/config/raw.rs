@@ -1,0 +1,71 @@
+//! The configuration file exactly as written: serde shapes with source spans.
+//!
+//! Every table denies unknown keys so that a misspelt key is an error naming it.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) listen: Option<Spanned<String>>,
+    pub(super) public_url: Option<Spanned<String>>,
+    pub(super) store: Option<Spanned<String>>,
+    pub(super) directory: Option<Spanned<String>>,
+    pub(super) mappings: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) keys: RawKeys,
+    #[serde(default)]
+    pub(super) admin: RawAdmin,
+    #[serde(default)]
+    pub(super) idp: Vec<Spanned<RawIdp>>,
+}
+
+/// `[keys]`: files holding key material.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKeys {
+    pub(super) session_signing_key_file: Option<Spanned<String>>,
+    pub(super) saml_sp_key_file: Option<Spanned<String>>,
+    pub(super) saml_sp_cert_file: Option<Spanned<String>>,
+}
+
+/// `[admin]`: who may use the admin pages.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    #[serde(default)]
+    pub(super) groups: Vec<String>,
+    #[serde(default)]
+    pub(super) subjects: Vec<String>,
+}
+
+/// The protocol an `[[idp]]` entry speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawIdpKind {
+    Oidc,
+    Saml,
+    Demo,
+}
+
+/// One `[[idp]]` entry; which keys apply depends on `kind`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIdp {
+    pub(super) name: Spanned<String>,
+    pub(super) kind: Spanned<RawIdpKind>,
+    pub(super) display_name: Option<String>,
+    // OpenID Connect
+    pub(super) issuer: Option<Spanned<String>>,
+    pub(super) client_id: Option<Spanned<String>>,
+    pub(super) client_secret_env: Option<Spanned<String>>,
+    pub(super) client_secret_file: Option<Spanned<String>>,
+    pub(super) scopes: Option<Spanned<Vec<String>>>,
+    pub(super) groups_claim: Option<Spanned<String>>,
+    // SAML 2.0
+    pub(super) metadata_file: Option<Spanned<String>>,
+    pub(super) metadata_url: Option<Spanned<String>>,
+    pub(super) honour_idp_roles: Option<Spanned<bool>>,
+}

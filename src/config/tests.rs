@@ -1,0 +1,301 @@
+use std::collections::HashMap;
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+/// A config folder with the default directory and mappings folders present.
+fn folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
+    dir
+}
+
+fn load_with(dir: &Path, text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let path = dir.join("rolegate.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path, &|name| env.get(name).cloned())
+}
+
+fn load(text: &str) -> Result<Config, ConfigError> {
+    load_with(
+        folder().path(),
+        text,
+        &[("ROLEGATE_IDP_CORP_CLIENT_SECRET", "s3cret")],
+    )
+}
+
+fn error(text: &str) -> String {
+    load(text).unwrap_err().to_string()
+}
+
+const CORP: &str = r#"
+[[idp]]
+name = "corp"
+kind = "oidc"
+issuer = "https://login.example.com"
+client_id = "rolegate"
+"#;
+
+#[test]
+fn empty_file_gives_the_documented_defaults() {
+    let config = load("").unwrap();
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.public_url.origin(), "http://127.0.0.1:8080");
+    assert!(matches!(config.store, StoreSpec::Memory));
+    assert!(config.directory.ends_with("mappings/directory"));
+    assert!(config.idps.is_empty());
+}
+
+#[test]
+fn misspelt_top_level_key_names_file_line_and_key() {
+    let message = error("listen = \"127.0.0.1:9000\"\npublic_ur = \"http://x\"\n");
+    assert!(message.contains("rolegate.toml:2:1"), "{message}");
+    assert!(message.contains("unknown field `public_ur`"), "{message}");
+}
+
+#[test]
+fn misspelt_idp_key_names_its_line() {
+    let text = CORP.replace("client_id", "clientid");
+    let message = error(&text);
+    assert!(message.contains("rolegate.toml:6:1"), "{message}");
+    assert!(message.contains("unknown field `clientid`"), "{message}");
+}
+
+#[test]
+fn misspelt_keys_section_key_is_rejected() {
+    let message = error("[keys]\nsession_signing_key = \"x\"\n");
+    assert!(
+        message.contains("unknown field `session_signing_key`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn toml_syntax_error_has_line_and_column() {
+    let message = error("listen = \"127.0.0.1:9000\"\nstore = \n");
+    assert!(message.contains("rolegate.toml:2:"), "{message}");
+}
+
+#[test]
+fn bad_listen_address_points_at_value() {
+    let message = error("\n\nlisten = \"localhost\"\n");
+    assert!(
+        message.contains("rolegate.toml:3:10: `listen`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn public_url_with_a_path_is_rejected() {
+    let message = error("public_url = \"https://sso.example.com/portal\"\n");
+    assert!(
+        message.contains("`public_url`: must be an origin only"),
+        "{message}"
+    );
+}
+
+#[test]
+fn store_must_be_memory_or_redis() {
+    let message = error("store = \"postgres://db\"\n");
+    assert!(message.contains("`store`"), "{message}");
+    assert!(message.contains("redis://"), "{message}");
+}
+
+#[test]
+fn environment_overrides_the_file_and_is_named_in_errors() {
+    let dir = folder();
+    let config = load_with(
+        dir.path(),
+        "store = \"memory\"\n",
+        &[("ROLEGATE_STORE", "redis://:pw@127.0.0.1:6379/0")],
+    )
+    .unwrap();
+    match &config.store {
+        StoreSpec::Redis(url) => {
+            assert_eq!(url.expose(), "redis://:pw@127.0.0.1:6379/0");
+            assert!(!url.redacted().contains("pw"), "{}", url.redacted());
+        }
+        StoreSpec::Memory => panic!("the environment did not override `store`"),
+    }
+    let message = load_with(dir.path(), "", &[("ROLEGATE_LISTEN", "nope")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("environment variable `ROLEGATE_LISTEN`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_the_config_folder() {
+    let dir = folder();
+    std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+    let config = load_with(dir.path(), "directory = \"elsewhere\"\n", &[]).unwrap();
+    assert_eq!(config.directory, dir.path().join("elsewhere"));
+}
+
+#[test]
+fn missing_directory_is_an_error_naming_the_key() {
+    let message = error("directory = \"nowhere\"\n");
+    assert!(message.contains("`directory`: `"), "{message}");
+    assert!(message.contains("nowhere` does not exist"), "{message}");
+}
+
+#[test]
+fn oidc_idp_with_secret_from_the_default_environment_variable() {
+    let config = load(CORP).unwrap();
+    let [idp] = config.idps.as_slice() else {
+        panic!("expected one idp")
+    };
+    assert_eq!(idp.name.as_str(), "corp");
+    let IdpProtocol::Oidc(oidc) = &idp.protocol else {
+        panic!("expected oidc")
+    };
+    assert_eq!(oidc.client_secret.expose_secret(), "s3cret");
+    assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+    assert_eq!(oidc.groups_claim, "groups");
+}
+
+#[test]
+fn client_secret_from_a_file_is_trimmed() {
+    let dir = folder();
+    std::fs::write(dir.path().join("secret.txt"), "from-file\n").unwrap();
+    let text = format!("{CORP}client_secret_file = \"secret.txt\"\n");
+    let config = load_with(dir.path(), &text, &[]).unwrap();
+    let IdpProtocol::Oidc(oidc) = &config.idps[0].protocol else {
+        panic!("expected oidc")
+    };
+    assert_eq!(oidc.client_secret.expose_secret(), "from-file");
+}
+
+#[test]
+fn missing_client_secret_names_the_variable_to_set() {
+    let message = load_with(folder().path(), CORP, &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("ROLEGATE_IDP_CORP_CLIENT_SECRET"),
+        "{message}"
+    );
+}
+
+#[test]
+fn secret_value_never_appears_in_debug_output() {
+    let config = load(CORP).unwrap();
+    assert!(!format!("{config:?}").contains("s3cret"));
+}
+
+#[test]
+fn plain_http_issuer_is_only_for_loopback() {
+    let message = error(&CORP.replace("https://login.example.com", "http://login.example.com"));
+    assert!(
+        message.contains("`idp[0].issuer`: must be https"),
+        "{message}"
+    );
+    let loopback = CORP.replace("https://login.example.com", "http://127.0.0.1:9000/op");
+    assert!(load(&loopback).is_ok());
+}
+
+#[test]
+fn oidc_idp_without_issuer_is_rejected() {
+    let message = error(&CORP.replace("issuer = \"https://login.example.com\"\n", ""));
+    assert!(
+        message.contains("`idp[0].issuer`: is required"),
+        "{message}"
+    );
+}
+
+#[test]
+fn saml_key_on_an_oidc_idp_is_rejected() {
+    let message = error(&format!("{CORP}metadata_file = \"x.xml\"\n"));
+    assert!(message.contains("rolegate.toml:7:"), "{message}");
+    assert!(
+        message.contains("does not apply to kind = \"oidc\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn demo_kind_is_refused_outside_demo_mode() {
+    let message = error("[[idp]]\nname = \"demo\"\nkind = \"demo\"\n");
+    assert!(
+        message.contains("rolegate.toml:3:8: `idp[0].kind`"),
+        "{message}"
+    );
+    assert!(message.contains("refuses"), "{message}");
+}
+
+#[test]
+fn unknown_idp_kind_is_rejected() {
+    let message = error("[[idp]]\nname = \"x\"\nkind = \"ldap\"\n");
+    assert!(message.contains("unknown variant `ldap`"), "{message}");
+}
+
+#[test]
+fn duplicate_idp_names_are_rejected() {
+    let message = error(&format!("{CORP}{CORP}"));
+    assert!(message.contains("`idp[1].name`"), "{message}");
+}
+
+#[test]
+fn bad_idp_name_is_rejected() {
+    let message = error(&CORP.replace("name = \"corp\"", "name = \"Corp IdP\""));
+    assert!(message.contains("`idp[0].name`"), "{message}");
+}
+
+#[test]
+fn saml_idp_needs_metadata() {
+    let message = error("[[idp]]\nname = \"adfs\"\nkind = \"saml\"\n");
+    assert!(
+        message.contains("needs `metadata_file` or `metadata_url`"),
+        "{message}"
+    );
+    let dir = folder();
+    std::fs::write(dir.path().join("adfs.xml"), "<EntityDescriptor/>").unwrap();
+    let text = "[[idp]]\nname = \"adfs\"\nkind = \"saml\"\nmetadata_file = \"adfs.xml\"\nhonour_idp_roles = true\n";
+    let config = load_with(dir.path(), text, &[]).unwrap();
+    let IdpProtocol::Saml(saml) = &config.idps[0].protocol else {
+        panic!("expected saml")
+    };
+    assert!(saml.honour_idp_roles);
+}
+
+#[test]
+fn key_file_must_hold_pem() {
+    let dir = folder();
+    std::fs::write(dir.path().join("k.pem"), "not a key").unwrap();
+    let message = load_with(
+        dir.path(),
+        "[keys]\nsession_signing_key_file = \"k.pem\"\n",
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        message.contains("`keys.session_signing_key_file`: is not PEM"),
+        "{message}"
+    );
+    let env = [(
+        "ROLEGATE_KEYS_SESSION_SIGNING_KEY",
+        "-----BEGIN PRIVATE KEY-----\nx\n",
+    )];
+    let config = load_with(dir.path(), "", &env).unwrap();
+    assert!(config.keys.session_signing_key.is_some());
+}
+
+#[test]
+fn unreadable_file_is_reported() {
+    let path = Path::new("/nonexistent/rolegate.toml");
+    let message = Config::load(path, &|_| None).unwrap_err().to_string();
+    assert!(
+        message.starts_with("/nonexistent/rolegate.toml: cannot read"),
+        "{message}"
+    );
+}

@@ -1,0 +1,59 @@
+//! The signed-in person, as every later layer sees them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::IdpName;
+
+/// The protocol a person signed in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// OpenID Connect.
+    Oidc,
+    /// SAML 2.0.
+    Saml,
+}
+
+/// A person verified by an identity provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The configured provider they signed in through.
+    pub idp: IdpName,
+    /// How.
+    pub protocol: Protocol,
+    /// The provider's issuer (OIDC `iss`, SAML entity id).
+    pub issuer: String,
+    /// The provider's stable subject identifier (OIDC `sub`, SAML NameID).
+    pub subject: String,
+    /// Email address, when the provider asserted one.
+    pub email: Option<String>,
+    /// Display name, when the provider asserted one.
+    pub name: Option<String>,
+    /// Group names, from the configured groups claim or attribute.
+    pub groups: Vec<String>,
+    /// Whether the provider says more than one factor was used.
+    pub mfa: bool,
+    /// Authentication methods (OIDC `amr`, RFC 8176).
+    pub amr: Vec<String>,
+    /// When the person authenticated at the provider (Unix seconds), when known.
+    pub auth_time: Option<u64>,
+    /// When rolegate accepted the sign-in (Unix seconds).
+    pub signed_in_at: u64,
+    /// Every claim or attribute the provider sent, for mapping rules.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Identity {
+    /// A stable key for this person across sessions: `idp/subject`.
+    pub fn owner_key(&self) -> String {
+        format!("{}/{}", self.idp, self.subject)
+    }
+
+    /// What to call this person on a page.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or(&self.subject)
+    }
+}

@@ -1,0 +1,158 @@
+//! Building the application from configuration, binding, serving and shutting down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, IdpProtocol, PublicUrl};
+use crate::idp::demo::{self, DemoProvider};
+use crate::idp::oidc::OidcProvider;
+use crate::store::Stores;
+use crate::web::{self, AppState, IdpRegistry};
+
+/// How long an outgoing request to an identity provider may take.
+const IDP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound, ready-to-serve rolegate.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Server {
+    /// Binds `config.listen` and builds the application for `rolegate serve`.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let listener = bind(config.listen).await?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = Stores::open(&config.store, clock.clone())
+            .await
+            .with_context(|| format!("opening the store `{}`", config.store.describe()))?;
+        let state = build_state(&config, stores, None, clock)?;
+        Ok(Self { listener, state })
+    }
+
+    /// Binds `listen` and builds the demo: memory stores and the built-in provider. When
+    /// `public_url` is not given it is `http://` plus the bound address.
+    pub async fn start_demo(
+        listen: SocketAddr,
+        public_url: Option<PublicUrl>,
+    ) -> anyhow::Result<Self> {
+        let listener = bind(listen).await?;
+        let bound = listener.local_addr()?;
+        let public_url = match public_url {
+            Some(url) => url,
+            None => PublicUrl::parse(&format!("http://{bound}")).map_err(anyhow::Error::msg)?,
+        };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let stores = Stores::memory(clock.clone());
+        let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
+            .context("starting the demo identity provider")?;
+        let config = demo::config(bound, public_url, provider.idp_config());
+        let state = build_state(&config, stores, Some(Arc::new(provider)), clock)?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The public origin the server announces.
+    pub fn public_url(&self) -> &PublicUrl {
+        &self.state.public_url
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = web::app(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))
+}
+
+fn build_state(
+    config: &Config,
+    stores: Stores,
+    demo: Option<Arc<DemoProvider>>,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(IDP_TIMEOUT)
+        .build()
+        .context("building the HTTP client")?;
+    let mut providers = Vec::new();
+    for idp in &config.idps {
+        match &idp.protocol {
+            IdpProtocol::Oidc(settings) => {
+                let callback = config
+                    .public_url
+                    .join(&format!("/auth/oidc/{}/callback", idp.name));
+                providers.push(OidcProvider::new(
+                    idp.name.clone(),
+                    idp.display_name.clone(),
+                    settings.clone(),
+                    &callback,
+                    http.clone(),
+                    clock.clone(),
+                )?);
+            }
+            IdpProtocol::Saml(_) => {
+                anyhow::bail!(
+                    "idp `{}`: SAML sign-in is not available in this build yet",
+                    idp.name
+                )
+            }
+        }
+    }
+    Ok(AppState {
+        clock,
+        stores,
+        idps: Arc::new(IdpRegistry::new(providers)),
+        demo,
+        public_url: config.public_url.clone(),
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,149 @@
+//! Signing in and out: `/login`, `/login/{idp}`, `/auth/oidc/{idp}/callback`, `/logout`.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::extract::{Form, Query};
+use super::redirect::safe_return_to;
+use super::session::{self, MAX_PENDING, PENDING_TTL, pending_sign_ins};
+use super::{AppState, Error};
+use crate::idp::SignInError;
+use crate::idp::oidc::Callback;
+use crate::store::OneTimePurpose;
+
+/// The sign-in routes.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_page))
+        .route("/login/{idp}", get(start_sign_in))
+        .route("/auth/oidc/{idp}/callback", get(oidc_callback))
+        .route("/logout", post(logout))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ReturnTo {
+    return_to: Option<String>,
+}
+
+impl ReturnTo {
+    fn safe(&self) -> &str {
+        self.return_to
+            .as_deref()
+            .and_then(safe_return_to)
+            .unwrap_or("/")
+    }
+}
+
+/// One provider on the sign-in page.
+struct IdpChoice {
+    href: String,
+    display_name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+struct LoginPage {
+    idps: Vec<IdpChoice>,
+}
+
+async fn login_page(State(state): State<AppState>, Query(query): Query<ReturnTo>) -> LoginPage {
+    let return_to = query.safe();
+    let suffix = if return_to == "/" {
+        String::new()
+    } else {
+        let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+        format!("?return_to={encoded}")
+    };
+    let idps = state
+        .idps
+        .iter()
+        .map(|idp| IdpChoice {
+            href: format!("/login/{}{suffix}", idp.name()),
+            display_name: idp.display_name().to_owned(),
+        })
+        .collect();
+    LoginPage { idps }
+}
+
+async fn start_sign_in(
+    State(state): State<AppState>,
+    Path(idp): Path<String>,
+    Query(query): Query<ReturnTo>,
+    session: Session,
+) -> Result<Redirect, Error> {
+    let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
+    let (url, pending) = provider.begin(query.safe().to_owned()).await?;
+    state
+        .stores
+        .one_time
+        .insert_once(
+            OneTimePurpose::OidcState,
+            &pending.state,
+            provider.name().as_str(),
+            PENDING_TTL,
+        )
+        .await?;
+    let mut pending_list = pending_sign_ins(&session, state.clock.unix_seconds()).await?;
+    pending_list.push(pending);
+    let excess = pending_list.len().saturating_sub(MAX_PENDING);
+    pending_list.drain(..excess);
+    session
+        .insert(session::PENDING_SIGN_INS, &pending_list)
+        .await?;
+    Ok(Redirect::to(&url))
+}
+
+async fn oidc_callback(
+    State(state): State<AppState>,
+    Path(idp): Path<String>,
+    Query(callback): Query<Callback>,
+    session: Session,
+) -> Result<Redirect, Error> {
+    let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
+    let returned_state = callback
+        .state
+        .clone()
+        .ok_or(SignInError::MissingParameter("state"))?;
+    let mut pending_list = pending_sign_ins(&session, state.clock.unix_seconds()).await?;
+    let index = pending_list
+        .iter()
+        .position(|p| &p.idp == provider.name() && p.has_state(&returned_state))
+        .ok_or(SignInError::NoPendingSignIn)?;
+    // Forget the sign-in before redeeming it: a state works once, whatever happens next.
+    let pending = pending_list.swap_remove(index);
+    session
+        .insert(session::PENDING_SIGN_INS, &pending_list)
+        .await?;
+    let unused = state
+        .stores
+        .one_time
+        .take(OneTimePurpose::OidcState, &returned_state)
+        .await?;
+    if unused.is_none() {
+        return Err(SignInError::NoPendingSignIn.into());
+    }
+    let return_to = pending.return_to.clone();
+    let identity = provider.finish(pending, callback).await?;
+    // OWASP session management: a new session id at every privilege change.
+    session.cycle_id().await?;
+    session.insert(session::IDENTITY, &identity).await?;
+    tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");
+    Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutForm {
+    csrf: String,
+}
+
+async fn logout(session: Session, Form(form): Form<LogoutForm>) -> Result<Redirect, Error> {
+    session::verify_csrf(&session, &form.csrf).await?;
+    session.flush().await?;
+    Ok(Redirect::to("/login"))
+}

@@ -1,0 +1,211 @@
+//! The one HTTP error boundary.
+//!
+//! Handlers return [`Error`]; its `IntoResponse` only chooses a status and a public message
+//! and attaches them as an [`ErrorReport`]. The [`render_errors`] middleware then logs the
+//! detail once, with the request id, and renders the page: HTML for browsers, JSON under
+//! `/api`. Responses that carry an error status but no report (axum's own rejections, a
+//! wrong method) get the same treatment, so no inner error text ever reaches a client.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+
+use crate::idp::SignInError;
+use crate::idp::demo::DemoError;
+use crate::store::StoreError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No route matched.
+    #[error("no route for this path")]
+    NotFound,
+    /// The request is malformed; the text is safe to show.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// An extractor rejected the request body or query.
+    #[error("request rejected: {0}")]
+    Rejected(String),
+    /// A state-changing form arrived without the session's CSRF token.
+    #[error("missing or wrong CSRF token")]
+    Csrf,
+    /// Signing in failed.
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    /// The demo provider refused an authorization request.
+    #[error("demo provider: {0}")]
+    Demo(#[from] DemoError),
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The browser session could not be read or written.
+    #[error("browser session: {0}")]
+    Session(#[from] tower_sessions::session::Error),
+    /// A page could not be rendered.
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+}
+
+impl Error {
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::BadRequest(_) | Error::Rejected(_) => StatusCode::BAD_REQUEST,
+            Error::Csrf => StatusCode::FORBIDDEN,
+            Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
+            Error::SignIn(e) if e.is_upstream() => StatusCode::BAD_GATEWAY,
+            Error::SignIn(_) => StatusCode::BAD_REQUEST,
+            Error::Demo(DemoError::Store(_) | DemoError::Signing(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            Error::Demo(_) => StatusCode::BAD_REQUEST,
+            Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Session(_) | Error::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn public_message(&self) -> &'static str {
+        match self {
+            Error::NotFound => "There is no page at this address.",
+            Error::BadRequest(message) => message,
+            Error::Rejected(_) => "The request was malformed.",
+            Error::Csrf => {
+                "This form has expired or did not come from rolegate. Go back, reload and try again."
+            }
+            Error::SignIn(e) => e.public_message(),
+            Error::Demo(_) => "The demo identity provider refused this request.",
+            Error::Store(_) => {
+                "rolegate cannot reach its session store right now. Try again shortly."
+            }
+            Error::Session(_) | Error::Template(_) => "Something went wrong on our side.",
+        }
+    }
+}
+
+/// The status, public message and private detail of a failed request, carried from the
+/// handler to [`render_errors`] in the response's extensions.
+#[derive(Debug, Clone)]
+pub struct ErrorReport {
+    /// What the client may be told.
+    pub public: &'static str,
+    /// What only the log gets.
+    pub detail: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let report = ErrorReport {
+            public: self.public_message(),
+            detail: self.to_string(),
+        };
+        let mut response = self.status().into_response();
+        response.extensions_mut().insert(report);
+        response
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    reason: &'a str,
+    message: &'a str,
+    request_id: &'a str,
+}
+
+/// Renders every error response and logs its detail once, with the request id.
+pub(super) async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let report = match response.extensions().get::<ErrorReport>() {
+        Some(report) => report.clone(),
+        // Responses that already carry a body of their own (OAuth JSON errors) stay as they are.
+        None if has_own_body(&response) => return response,
+        None => ErrorReport {
+            public: generic_message(status),
+            detail: format!("{status} without an error report"),
+        },
+    };
+    if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), detail = %report.detail, "request failed");
+    } else {
+        tracing::warn!(status = status.as_u16(), detail = %report.detail, "request refused");
+    }
+    let mut rendered = if is_api {
+        let body = json!({"error": {"status": status.as_u16(), "message": report.public, "request_id": request_id}});
+        (status, Json(body)).into_response()
+    } else {
+        render_page(status, report.public, &request_id)
+    };
+    copy_header(&response, &mut rendered, header::WWW_AUTHENTICATE);
+    copy_header(&response, &mut rendered, header::RETRY_AFTER);
+    copy_header(&response, &mut rendered, header::ALLOW);
+    rendered
+}
+
+fn has_own_body(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"))
+}
+
+fn render_page(status: StatusCode, message: &str, request_id: &str) -> Response {
+    let page = ErrorPage {
+        status: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("Error"),
+        message,
+        request_id,
+    };
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "error page failed to render");
+            (
+                status,
+                format!("{} (request id {request_id})", status.as_u16()),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn generic_message(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "There is no page at this address.",
+        StatusCode::METHOD_NOT_ALLOWED => "This address does not accept that kind of request.",
+        StatusCode::PAYLOAD_TOO_LARGE => "The request is too large.",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            "The request body is not in a format this address accepts."
+        }
+        s if s.is_client_error() => "The request was malformed.",
+        _ => "Something went wrong on our side.",
+    }
+}
+
+fn copy_header(from: &Response, to: &mut Response, name: header::HeaderName) {
+    if let Some(value) = from.headers().get(&name) {
+        let value: HeaderValue = value.clone();
+        to.headers_mut().insert(name, value);
+    }
+}
+
+/// The fallback for unknown paths.
+pub(super) async fn not_found() -> Error {
+    Error::NotFound
+}

@@ -1,0 +1,128 @@
+//! The HTTP edge: the axum router, handlers, pages, CSRF, and the one error boundary.
+//!
+//! Handlers are thin: parse, call the domain, render. Each area has its own `router()`;
+//! [`app`] merges them and applies the layers once.
+
+mod assets;
+mod auth;
+mod demo_idp;
+mod error;
+mod extract;
+mod health;
+mod portal;
+mod redirect;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::middleware;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use error::{Error, ErrorReport};
+pub use redirect::safe_return_to;
+
+use crate::clock::Clock;
+use crate::config::PublicUrl;
+use crate::idp::demo::{self, DemoProvider};
+use crate::idp::oidc::OidcProvider;
+use crate::store::Stores;
+
+/// The name of the browser-session cookie.
+pub const SESSION_COOKIE: &str = "rolegate_session";
+
+/// The configured identity providers, in configuration order.
+#[derive(Debug, Default)]
+pub struct IdpRegistry {
+    providers: Vec<OidcProvider>,
+}
+
+impl IdpRegistry {
+    /// A registry of `providers`.
+    pub fn new(providers: Vec<OidcProvider>) -> Self {
+        Self { providers }
+    }
+
+    /// The provider named `name`.
+    pub fn get(&self, name: &str) -> Option<&OidcProvider> {
+        self.providers.iter().find(|p| p.name().as_str() == name)
+    }
+
+    /// Every provider, in configuration order.
+    pub fn iter(&self) -> impl Iterator<Item = &OidcProvider> {
+        self.providers.iter()
+    }
+}
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Sessions, one-time values and revocations.
+    pub stores: Stores,
+    /// The identity providers people sign in with.
+    pub idps: Arc<IdpRegistry>,
+    /// The demo provider, in `rolegate demo` only.
+    pub demo: Option<Arc<DemoProvider>>,
+    /// The origin browsers use.
+    pub public_url: PublicUrl,
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(state.stores.browser_sessions.clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.public_url.is_https())
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+            i64::try_from(session::IDLE_TIMEOUT.as_secs()).unwrap_or(i64::MAX),
+        )));
+    let mut router = Router::new()
+        .merge(auth::router())
+        .merge(portal::router())
+        .merge(health::router())
+        .merge(assets::router());
+    if state.demo.is_some() {
+        router = router.nest(demo::MOUNT, demo_idp::router());
+    }
+    let request_id = HeaderName::from_static("x-request-id");
+    // Layers run outside-in from the last one added: a request id is set first, so the
+    // trace span, the error pages and the response all carry it; errors are rendered
+    // outside the session layer so its failures are rendered too.
+    router
+        .fallback(error::not_found)
+        .layer(sessions)
+        .layer(middleware::from_fn(error::render_errors))
+        .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))
+        // No referrer: authorization codes and states must not leak to other sites.
+        .layer(default_header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(default_header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+        .layer(default_header(header::CACHE_CONTROL, "no-store"))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A response header set on every response whose handler did not set it.
+fn default_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}

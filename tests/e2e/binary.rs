@@ -1,0 +1,131 @@
+//! The `rolegate` binary itself: `--version`, `check`, and `demo` serving and stopping.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rolegate");
+
+fn config_folder(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
+    std::fs::write(dir.path().join("rolegate.toml"), text).unwrap();
+    dir
+}
+
+#[test]
+fn version_is_printed() {
+    let output = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("rolegate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_reports_a_misspelt_key_with_file_and_line() {
+    let dir = config_folder(
+        "listen = \"127.0.0.1:8080\"\n\n[[idp]]\nname = \"corp\"\nkind = \"oidc\"\nisuer = \"https://x\"\n",
+    );
+    let file = dir.path().join("rolegate.toml");
+    let output = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("{}:6:1", file.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown field `isuer`"), "{stderr}");
+}
+
+#[test]
+fn check_accepts_a_valid_config_and_hides_secrets() {
+    let dir = config_folder(
+        "store = \"redis://:hunter2@127.0.0.1:6379/0\"\n[[idp]]\nname = \"corp\"\nkind = \"oidc\"\nissuer = \"https://login.example.com\"\nclient_id = \"rolegate\"\n",
+    );
+    let output = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(dir.path().join("rolegate.toml"))
+        .env("ROLEGATE_IDP_CORP_CLIENT_SECRET", "s3cret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("idp         corp (oidc"), "{stdout}");
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("s3cret"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn serve_refuses_the_demo_provider() {
+    let dir = config_folder("[[idp]]\nname = \"demo\"\nkind = \"demo\"\n");
+    let output = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(dir.path().join("rolegate.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("`serve` refuses it")
+    );
+}
+
+#[test]
+fn demo_serves_the_sign_in_page_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["demo", "--listen", "127.0.0.1:0"])
+        .env("ROLEGATE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("demo exited before listening").unwrap();
+        let entry: serde_json::Value =
+            serde_json::from_str(&line).expect("logs are JSON lines off a terminal");
+        if entry["fields"]["message"] == "rolegate listening" {
+            break entry["fields"]["addr"].as_str().unwrap().to_owned();
+        }
+    };
+    let body = reqwest::blocking_get(&format!("http://{addr}/login"));
+    assert!(body.contains("Demo identity provider"), "{body}");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "demo did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+}
+
+/// A tiny blocking GET on a fresh runtime (the test itself is synchronous).
+mod reqwest {
+    pub(crate) fn blocking_get(url: &str) -> String {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
+    }
+}

@@ -1,0 +1,16 @@
+//! End-to-end tests: the real server on loopback, real Redis, the real binary.
+//! One test binary (link time is expensive on our machines), a module per area.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod binary;
+mod sign_in;
+mod store_contract;
+mod support;
+mod web;

@@ -1,0 +1,393 @@
+//! Signing in through the demo OpenID Provider with the broker's real OIDC client, and the
+//! attacks on that flow.
+
+use crate::support::{DemoServer, browser, hidden_input, location, query_pairs};
+
+/// Walks a browser from `/login/demo` to the callback URL the demo provider redirects to,
+/// signing in as `subject`. Returns the callback URL (not yet visited).
+async fn callback_for(
+    server: &DemoServer,
+    client: &reqwest::Client,
+    start: &str,
+    subject: &str,
+) -> String {
+    let response = client.get(server.url(start)).send().await.unwrap();
+    let authorize = location(&response);
+    assert!(
+        authorize.starts_with(&server.url("/demo-idp/authorize?")),
+        "{authorize}"
+    );
+    let page = client.get(&authorize).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Alice Admin") && html.contains("Carol Contractor"),
+        "{html}"
+    );
+    let mut form = query_pairs(&authorize);
+    form.push(("subject".into(), subject.into()));
+    let approved = client
+        .post(server.url("/demo-idp/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    location(&approved)
+}
+
+async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
+    let client = browser();
+    let callback = callback_for(server, &client, "/login/demo", subject).await;
+    let done = client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+    client
+}
+
+#[tokio::test]
+async fn demo_sign_in_reaches_the_portal_with_the_providers_claims() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let portal = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(location(&portal), "/login");
+    let login = client
+        .get(server.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(login.contains("href=\"/login/demo\""), "{login}");
+
+    let callback = callback_for(&server, &client, "/login/demo", "demo-bob").await;
+    let params = query_pairs(&callback);
+    assert!(
+        params
+            .iter()
+            .any(|(k, v)| k == "iss" && *v == server.url("/demo-idp"))
+    );
+    let done = client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+    let cookie = done.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("rolegate_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+
+    let page = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Bob Builder"), "{html}");
+    assert!(html.contains("aws-staging-developers"), "{html}");
+    assert!(html.contains("<code>pwd mfa</code>"), "{html}");
+}
+
+#[tokio::test]
+async fn person_without_mfa_is_shown_without_it() {
+    let server = DemoServer::start().await;
+    let client = signed_in_as(&server, "demo-carol").await;
+    let html = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Carol Contractor"));
+    assert!(html.contains("<dt>Multi-factor</dt><dd>no"), "{html}");
+}
+
+#[tokio::test]
+async fn session_id_changes_at_sign_in() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let started = client.get(server.url("/login/demo")).send().await.unwrap();
+    let before = started.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let authorize = location(&started);
+    let mut form = query_pairs(&authorize);
+    form.push(("subject".into(), "demo-alice".into()));
+    let approved = client
+        .post(server.url("/demo-idp/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let done = client.get(location(&approved)).send().await.unwrap();
+    let after = done.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let id = |c: &str| c.split(';').next().unwrap().to_owned();
+    assert_ne!(
+        id(&before),
+        id(&after),
+        "session fixation: the id must be rotated"
+    );
+}
+
+#[tokio::test]
+async fn callback_replayed_after_success_is_refused() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let callback = callback_for(&server, &client, "/login/demo", "demo-alice").await;
+    assert_eq!(location(&client.get(&callback).send().await.unwrap()), "/");
+    let replay = client.get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), 400);
+}
+
+#[tokio::test]
+async fn callback_from_another_browser_is_refused() {
+    let server = DemoServer::start().await;
+    let victim = browser();
+    let callback = callback_for(&server, &victim, "/login/demo", "demo-alice").await;
+    // Login CSRF / code injection: the attacker's browser (no pending sign-in) uses it.
+    let attacker = browser();
+    let response = attacker.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("was not started in this browser"), "{html}");
+    assert!(!html.contains("code="), "no code echoed: {html}");
+}
+
+#[tokio::test]
+async fn wrong_state_is_refused() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let callback = callback_for(&server, &client, "/login/demo", "demo-alice").await;
+    let tampered: String = callback
+        .split('&')
+        .map(|part| {
+            if part.starts_with("state=") {
+                "state=forged".to_owned()
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(client.get(&tampered).send().await.unwrap().status(), 400);
+    // The real state still works once: a forged attempt does not consume it.
+    assert_eq!(location(&client.get(&callback).send().await.unwrap()), "/");
+}
+
+#[tokio::test]
+async fn mix_up_issuer_in_callback_is_refused() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let callback = callback_for(&server, &client, "/login/demo", "demo-alice").await;
+    let mut url = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = if k == "iss" {
+                "https://evil.example".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), value)
+        })
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let response = client.get(url.as_str()).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("does not match the sign-in")
+    );
+}
+
+#[tokio::test]
+async fn provider_error_is_shown_without_echoing_its_text() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let started = client.get(server.url("/login/demo")).send().await.unwrap();
+    let state = query_pairs(&location(&started))
+        .into_iter()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1;
+    let url = format!(
+        "{}?state={state}&error=access_denied%3Cscript%3E&error_description=%3Cscript%3Ealert(1)%3C/script%3E",
+        server.url("/auth/oidc/demo/callback")
+    );
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("did not sign you in"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+}
+
+#[tokio::test]
+async fn return_to_outside_the_origin_is_ignored() {
+    let server = DemoServer::start().await;
+    for (target, expected) in [
+        ("%2F%2Fevil.example", "/"),
+        ("https%3A%2F%2Fevil.example", "/"),
+        ("%2Fconsole%3Fa%3D1", "/console?a=1"),
+    ] {
+        let client = browser();
+        let callback = callback_for(
+            &server,
+            &client,
+            &format!("/login/demo?return_to={target}"),
+            "demo-bob",
+        )
+        .await;
+        let done = client.get(&callback).send().await.unwrap();
+        assert_eq!(location(&done), expected, "return_to={target}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_provider_is_a_404_page() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .get(server.url("/login/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("no identity provider by that name")
+    );
+}
+
+#[tokio::test]
+async fn sign_out_needs_the_csrf_token_and_ends_the_session() {
+    let server = DemoServer::start().await;
+    let client = signed_in_as(&server, "demo-alice").await;
+    let html = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_input(&html, "csrf").expect("sign-out form carries a CSRF token");
+
+    let forged = client
+        .post(server.url("/logout"))
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let missing = client
+        .post(server.url("/logout"))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 400);
+    assert_eq!(
+        client.get(server.url("/")).send().await.unwrap().status(),
+        200,
+        "still signed in"
+    );
+
+    let out = client
+        .post(server.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&out), "/login");
+    assert_eq!(
+        location(&client.get(server.url("/")).send().await.unwrap()),
+        "/login"
+    );
+}
+
+#[tokio::test]
+async fn authorization_code_works_once_at_the_demo_token_endpoint() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let callback = callback_for(&server, &client, "/login/demo", "demo-alice").await;
+    let code = query_pairs(&callback)
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1;
+    // The broker redeems it; an attacker who saw the code cannot (no secret, no verifier).
+    assert_eq!(location(&client.get(&callback).send().await.unwrap()), "/");
+    let stolen = browser()
+        .post(server.url("/demo-idp/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 401);
+    let body: serde_json::Value = stolen.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn demo_provider_refuses_unregistered_redirect_uri() {
+    let server = DemoServer::start().await;
+    let url = format!(
+        "{}?response_type=code&client_id=rolegate-demo&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&scope=openid&state=s&code_challenge=abc&code_challenge_method=S256",
+        server.url("/demo-idp/authorize")
+    );
+    let response = browser().get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(!response.headers().contains_key("location"));
+}
+
+#[tokio::test]
+async fn demo_provider_requires_pkce() {
+    let server = DemoServer::start().await;
+    let redirect = server.url("/auth/oidc/demo/callback");
+    let response = browser()
+        .get(server.url("/demo-idp/authorize"))
+        .query(&[
+            ("response_type", "code"),
+            ("client_id", "rolegate-demo"),
+            ("redirect_uri", redirect.as_str()),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test]
+async fn demo_discovery_and_jwks_describe_the_provider() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let discovery: serde_json::Value = client
+        .get(server.url("/demo-idp/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["issuer"], server.url("/demo-idp"));
+    assert_eq!(discovery["token_endpoint"], server.url("/demo-idp/token"));
+    let jwks: serde_json::Value = client
+        .get(server.url("/demo-idp/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "no private key material"
+    );
+}

@@ -1,0 +1,79 @@
+//! Shared test scaffolding: servers on free loopback ports, browsers with cookie jars.
+
+pub(crate) mod redis;
+
+use std::net::SocketAddr;
+
+use rolegate::server::Server;
+use tokio::sync::oneshot;
+
+/// A rolegate demo server running in this process until dropped.
+pub(crate) struct DemoServer {
+    pub(crate) base: String,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl DemoServer {
+    pub(crate) async fn start() -> Self {
+        let server = Server::start_demo(SocketAddr::from(([127, 0, 0, 1], 0)), None)
+            .await
+            .expect("demo server starts");
+        let base = server.public_url().origin();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            stop: Some(stop),
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A browser: keeps cookies, does not follow redirects (tests follow them step by step).
+pub(crate) fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `Location` header of a redirect.
+pub(crate) fn location(response: &reqwest::Response) -> String {
+    assert!(
+        response.status().is_redirection(),
+        "expected a redirect, got {}",
+        response.status()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The query parameters of `url`.
+pub(crate) fn query_pairs(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The value of hidden input `name` in an HTML page.
+pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}

@@ -1,0 +1,139 @@
+//! The HTTP edge: health, errors with request ids, headers, malformed input.
+
+use crate::support::{DemoServer, browser};
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    assert_eq!(
+        client
+            .get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ready\n"
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_gets_an_error_page_with_the_request_id() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .get(server.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(request_id.len(), 36, "a UUID: {request_id}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains(&request_id), "{html}");
+    assert!(
+        html.contains("href=\"/login\""),
+        "a link to start over: {html}"
+    );
+}
+
+#[tokio::test]
+async fn malformed_form_gets_our_page_not_the_parser_text() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .post(server.url("/logout"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=<script>&csrf=again")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("The request was malformed."), "{html}");
+    assert!(
+        !html.contains("<script>") && !html.contains("deserialize"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_method_gets_our_page() {
+    let server = DemoServer::start().await;
+    let response = browser().delete(server.url("/login")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(response.headers().contains_key("allow"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("does not accept that kind of request")
+    );
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let server = DemoServer::start().await;
+    let response = browser().get(server.url("/login")).send().await.unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'self'")
+    );
+}
+
+#[tokio::test]
+async fn stylesheet_is_served_locally() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .get(server.url("/static/rolegate.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/css; charset=utf-8"
+    );
+    let missing = browser()
+        .get(server.url("/static/../Cargo.toml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn api_errors_are_json() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .get(server.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["status"], 404);
+    assert!(body["error"]["request_id"].as_str().unwrap().len() == 36);
+}
