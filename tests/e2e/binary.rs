@@ -129,3 +129,29 @@ mod reqwest {
         runtime.block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
 }
+
+#[test]
+fn docker_config_passes_check() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docker/rolegate.toml"))
+            .unwrap();
+    let dir = config_folder(&text);
+    let output = Command::new(BIN)
+        .args(["check", "--config"])
+        .arg(dir.path().join("rolegate.toml"))
+        .env_remove("ROLEGATE_STORE")
+        .env_remove("ROLEGATE_PUBLIC_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("store       redis://redis:6379/0"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("listen      0.0.0.0:8080"), "{stdout}");
+}

@@ -137,3 +137,78 @@ async fn api_errors_are_json() {
     assert_eq!(body["error"]["status"], 404);
     assert!(body["error"]["request_id"].as_str().unwrap().len() == 36);
 }
+
+#[tokio::test]
+async fn readiness_follows_the_redis_store() {
+    use rolegate::config::Config;
+    use rolegate::server::Server;
+
+    let redis = crate::support::redis::RedisServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
+    let text = format!("listen = \"127.0.0.1:0\"\nstore = \"{}\"\n", redis.url);
+    let config = Config::parse(&dir.path().join("rolegate.toml"), &text, &|_| None).unwrap();
+    let server = Server::start(config).await.unwrap();
+    let base = format!("http://{}", server.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let client = browser();
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    drop(redis);
+    let response = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("cannot reach its session store")
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let _ = stop.send(());
+}
+
+#[tokio::test]
+async fn serve_fails_to_start_when_redis_is_unreachable() {
+    use rolegate::config::Config;
+    use rolegate::server::Server;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
+    let text = format!("listen = \"127.0.0.1:0\"\nstore = \"redis://:pw@127.0.0.1:{port}/0\"\n");
+    let config = Config::parse(&dir.path().join("rolegate.toml"), &text, &|_| None).unwrap();
+    let error = format!(
+        "{:#}",
+        Server::start(config)
+            .await
+            .err()
+            .expect("no Redis, no start")
+    );
+    assert!(error.contains("opening the store"), "{error}");
+    assert!(!error.contains(":pw@"), "password hidden: {error}");
+}

@@ -1,0 +1,38 @@
+# rolegate: `make demo` runs the demo, `make test` runs the whole suite.
+# Both install missing system packages first (Debian/Ubuntu, as root or via sudo).
+
+CARGO ?= cargo
+
+# What building needs: samael's xmlsec build runs bindgen (libclang) and links
+# xmlsec1/libxml2/libxslt/OpenSSL.
+BUILD_PACKAGES := pkg-config libssl-dev libxml2-dev libxslt1-dev libxmlsec1-dev libclang-dev xmlsec1 ca-certificates
+# What the tests need on top: a real Redis server.
+TEST_PACKAGES := redis-server
+
+.PHONY: demo test lint fmt deps test-deps toolchain build
+
+demo: deps
+	$(CARGO) run --locked -- demo
+
+test: deps test-deps
+	$(CARGO) test --locked --all-targets
+
+lint: deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+build: deps
+	$(CARGO) build --locked --release
+
+deps: toolchain
+	@.ci/apt-install $(BUILD_PACKAGES)
+
+test-deps:
+	@.ci/apt-install $(TEST_PACKAGES)
+
+toolchain:
+	@command -v $(CARGO) >/dev/null 2>&1 || { \
+	  echo "error: cargo not found: install Rust 1.95 or newer with rustup (https://rustup.rs)" >&2; exit 1; }
