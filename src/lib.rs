@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod idp;
+pub mod policy;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,57 @@
+//! What a request brings to evaluation: the action, the resource, the caller and the
+//! condition keys.
+
+use std::collections::HashMap;
+
+use super::principal::Principal;
+
+/// Condition keys and their values. Key names are case-insensitive (stored lowercased);
+/// values are kept as given, and every key may hold several values.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestContext {
+    keys: HashMap<String, Vec<String>>,
+}
+
+impl RequestContext {
+    /// Sets `key` to `values`, replacing what it held.
+    pub fn insert(&mut self, key: &str, values: Vec<String>) {
+        self.keys.insert(key.to_ascii_lowercase(), values);
+    }
+
+    /// Sets `key` to one value.
+    pub fn insert_one(&mut self, key: &str, value: impl Into<String>) {
+        self.insert(key, vec![value.into()]);
+    }
+
+    /// The values of `key`, which must already be lowercase (compiled policies store their
+    /// keys lowercased).
+    pub fn values(&self, lowercase_key: &str) -> Option<&[String]> {
+        self.keys.get(lowercase_key).map(Vec::as_slice)
+    }
+
+    /// The values of `key`, in any letter case.
+    pub fn get(&self, key: &str) -> Option<&[String]> {
+        self.values(&key.to_ascii_lowercase())
+    }
+
+    /// Whether no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// One request to authorize.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `service:Action`, e.g. `s3:GetObject`.
+    pub action: &'a str,
+    /// The resource ARN, or `*`.
+    pub resource: &'a str,
+    /// Who is asking.
+    pub principal: &'a Principal,
+    /// The condition keys.
+    pub context: &'a RequestContext,
+    /// The account that owns the resource when its ARN does not say (S3 buckets); with
+    /// neither, the resource is taken to be in the caller's account.
+    pub resource_account: Option<&'a str>,
+}

@@ -1,0 +1,26 @@
+//! IAM's policy language and evaluation logic, so that policies written for AWS work here
+//! unchanged: parsing and validation, action/resource/principal matching, policy variables,
+//! every condition operator, evaluation in AWS's order, trust policies and the simulator.
+//!
+//! Pure: no I/O, no clock. Callers pass the request context (including `aws:CurrentTime`).
+
+mod arn;
+mod condition;
+mod context;
+mod document;
+mod evaluate;
+mod glob;
+mod principal;
+mod variables;
+
+pub use arn::{Arn, ArnPattern};
+pub use condition::{Condition, parse_date};
+pub use context::{Request, RequestContext};
+pub use document::{
+    Effect, Finding, Policy, PolicyError, PolicyKind, Statement, Version, counted_size,
+};
+pub use evaluate::{Decision, Evaluation, PolicyRole, PolicySet, StatementRef, evaluate};
+pub use principal::{Principal, PrincipalMatch, PrincipalSet};
+
+#[cfg(test)]
+mod tests;
