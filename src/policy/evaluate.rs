@@ -223,15 +223,17 @@ pub(super) fn applies(
     if !action_matches(&statement.actions, request.action) {
         return None;
     }
-    if !resource_matches(statement.resources.as_ref(), request, missing) {
+    let resource = resource_matches(statement.resources.as_ref(), request, missing);
+    if resource == ResourceMatch::No {
         return None;
     }
-    // Every condition must hold; each is evaluated so that every missing key is reported.
+    // Every condition must hold; each is evaluated so that every missing key is reported,
+    // also when the resource could not be resolved for want of a variable.
     let mut all_hold = true;
     for condition in &statement.conditions {
         all_hold &= condition.evaluate(request.context, missing);
     }
-    all_hold.then_some(how)
+    (all_hold && resource == ResourceMatch::Yes).then_some(how)
 }
 
 fn principal_matches(
@@ -252,12 +254,23 @@ fn action_matches(element: &Element<Vec<super::glob::Glob>>, action: &str) -> bo
     element.items.iter().any(|g| g.matches(action)) != element.negated
 }
 
+/// Whether a statement's resource element matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResourceMatch {
+    Yes,
+    No,
+    /// No pattern matched and at least one needed a variable the request lacks.
+    Unresolved,
+}
+
 fn resource_matches(
     element: Option<&Element<Vec<ResourcePattern>>>,
     request: &Request<'_>,
     missing: &mut Vec<String>,
-) -> bool {
-    let Some(element) = element else { return true };
+) -> ResourceMatch {
+    let Some(element) = element else {
+        return ResourceMatch::Yes;
+    };
     // A simulation against `*` asks about every resource: any pattern could match it, and a
     // `NotResource` applies unless it excludes everything.
     if request.resource == "*" {
@@ -265,20 +278,33 @@ fn resource_matches(
             .items
             .iter()
             .any(|p| matches!(p, ResourcePattern::Any));
-        return !element.negated || !excludes_everything;
+        return if element.negated && excludes_everything {
+            ResourceMatch::No
+        } else {
+            ResourceMatch::Yes
+        };
     }
     let arn = Arn::parse(request.resource);
+    let mut unresolved = false;
     let any = element.items.iter().any(|pattern| match pattern {
         ResourcePattern::Any => true,
         ResourcePattern::Arn(p) => arn.is_some_and(|a| p.matches(&a)),
         ResourcePattern::Template(template) => match template.arn_pattern(request.context) {
             Ok(Some(p)) => arn.is_some_and(|a| p.matches(&a)),
             Ok(None) => false,
-            Err(unresolved) => {
-                missing.push(unresolved.0);
+            Err(missing_variable) => {
+                missing.push(missing_variable.0);
+                unresolved = true;
                 false
             }
         },
     });
-    any != element.negated
+    match (element.negated, any, unresolved) {
+        // A listed resource matched: decided, whatever else could not be resolved.
+        (false, true, _) => ResourceMatch::Yes,
+        (true, true, _) => ResourceMatch::No,
+        (_, false, true) => ResourceMatch::Unresolved,
+        (false, false, false) => ResourceMatch::No,
+        (true, false, false) => ResourceMatch::Yes,
+    }
 }

@@ -10,7 +10,10 @@ mod context;
 mod document;
 mod evaluate;
 mod glob;
+mod keys;
 mod principal;
+mod simulate;
+mod trust;
 mod variables;
 
 pub use arn::{Arn, ArnPattern};
@@ -20,7 +23,14 @@ pub use document::{
     Effect, Finding, Policy, PolicyError, PolicyKind, Statement, Version, counted_size,
 };
 pub use evaluate::{Decision, Evaluation, PolicyRole, PolicySet, StatementRef, evaluate};
+pub use keys::{GlobalKeys, PrincipalType, add_claims, iso8601};
 pub use principal::{Principal, PrincipalMatch, PrincipalSet};
+pub use simulate::{
+    BoundaryDetail, ContextEntry, ContextKeyType, EvaluationResult, MatchedStatement, NamedPolicy,
+    SimulationError, SimulationInput, SimulationOutput, SimulationPolicies, context_from_entries,
+    simulate,
+};
+pub use trust::{AssumeAction, TrustDecision, TrustRequest, evaluate_trust};
 
 #[cfg(test)]
 mod tests;

@@ -30,6 +30,18 @@ pub enum Error {
     /// An extractor rejected the request body or query.
     #[error("request rejected: {0}")]
     Rejected(String),
+    /// The request is well-formed but its content is not valid; the details name each
+    /// problem and where it is, and are shown to the client (they describe its own input).
+    #[error("{message}: {}", details.join("; "))]
+    InvalidInput {
+        /// What was being checked.
+        message: &'static str,
+        /// `where: what` lines.
+        details: Vec<String>,
+    },
+    /// The request body is larger than the endpoint accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
     /// A state-changing form arrived without the session's CSRF token.
     #[error("missing or wrong CSRF token")]
     Csrf,
@@ -54,7 +66,10 @@ impl Error {
     fn status(&self) -> StatusCode {
         match self {
             Error::NotFound => StatusCode::NOT_FOUND,
-            Error::BadRequest(_) | Error::Rejected(_) => StatusCode::BAD_REQUEST,
+            Error::BadRequest(_) | Error::Rejected(_) | Error::InvalidInput { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Csrf => StatusCode::FORBIDDEN,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
             Error::SignIn(e) if e.is_upstream() => StatusCode::BAD_GATEWAY,
@@ -73,6 +88,8 @@ impl Error {
             Error::NotFound => "There is no page at this address.",
             Error::BadRequest(message) => message,
             Error::Rejected(_) => "The request was malformed.",
+            Error::InvalidInput { message, .. } => message,
+            Error::PayloadTooLarge => "The request is too large.",
             Error::Csrf => {
                 "This form has expired or did not come from rolegate. Go back, reload and try again."
             }
@@ -94,13 +111,20 @@ pub struct ErrorReport {
     pub public: &'static str,
     /// What only the log gets.
     pub detail: String,
+    /// Problems with the client's own input, shown to it.
+    pub input_problems: Vec<String>,
 }
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
+        let input_problems = match &self {
+            Error::InvalidInput { details, .. } => details.clone(),
+            _ => Vec::new(),
+        };
         let report = ErrorReport {
             public: self.public_message(),
             detail: self.to_string(),
+            input_problems,
         };
         let mut response = self.status().into_response();
         response.extensions_mut().insert(report);
@@ -114,6 +138,7 @@ struct ErrorPage<'a> {
     status: u16,
     reason: &'a str,
     message: &'a str,
+    problems: &'a [String],
     request_id: &'a str,
 }
 
@@ -138,6 +163,7 @@ pub(super) async fn render_errors(request: Request, next: Next) -> Response {
         None => ErrorReport {
             public: generic_message(status),
             detail: format!("{status} without an error report"),
+            input_problems: Vec::new(),
         },
     };
     if status.is_server_error() {
@@ -146,10 +172,17 @@ pub(super) async fn render_errors(request: Request, next: Next) -> Response {
         tracing::warn!(status = status.as_u16(), detail = %report.detail, "request refused");
     }
     let mut rendered = if is_api {
-        let body = json!({"error": {"status": status.as_u16(), "message": report.public, "request_id": request_id}});
+        let mut error =
+            json!({"status": status.as_u16(), "message": report.public, "request_id": request_id});
+        if let Some(fields) = error.as_object_mut()
+            && !report.input_problems.is_empty()
+        {
+            fields.insert("problems".to_owned(), json!(report.input_problems));
+        }
+        let body = json!({ "error": error });
         (status, Json(body)).into_response()
     } else {
-        render_page(status, report.public, &request_id)
+        render_page(status, report.public, &report.input_problems, &request_id)
     };
     copy_header(&response, &mut rendered, header::WWW_AUTHENTICATE);
     copy_header(&response, &mut rendered, header::RETRY_AFTER);
@@ -165,11 +198,17 @@ fn has_own_body(response: &Response) -> bool {
         .is_some_and(|ct| ct.starts_with("application/json"))
 }
 
-fn render_page(status: StatusCode, message: &str, request_id: &str) -> Response {
+fn render_page(
+    status: StatusCode,
+    message: &str,
+    problems: &[String],
+    request_id: &str,
+) -> Response {
     let page = ErrorPage {
         status: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("Error"),
         message,
+        problems,
         request_id,
     };
     match page.render() {

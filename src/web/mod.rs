@@ -3,6 +3,7 @@
 //! Handlers are thin: parse, call the domain, render. Each area has its own `router()`;
 //! [`app`] merges them and applies the layers once.
 
+mod api;
 mod assets;
 mod auth;
 mod demo_idp;
@@ -85,6 +86,7 @@ pub fn app(state: AppState) -> Router {
             i64::try_from(session::IDLE_TIMEOUT.as_secs()).unwrap_or(i64::MAX),
         )));
     let mut router = Router::new()
+        .merge(api::router())
         .merge(auth::router())
         .merge(portal::router())
         .merge(health::router())

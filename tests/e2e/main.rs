@@ -10,6 +10,8 @@
 )]
 
 mod binary;
+mod policy;
+mod readme;
 mod sign_in;
 mod store_contract;
 mod support;

@@ -1,5 +1,7 @@
 //! The `rolegate` command line.
 
+mod policy;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +43,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// IAM policy tools: simulate and validate.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 fn parse_public_url(text: &str) -> Result<PublicUrl, String> {
@@ -54,6 +59,7 @@ pub fn run() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Serve { config } => serve(&config),
         Command::Demo { listen, public_url } => demo(listen, public_url),
+        Command::Policy(command) => policy::run(command),
     }
 }
 

@@ -1,0 +1,32 @@
+//! The JSON API under `/api/v1`.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::post;
+
+use super::extract::Json;
+use super::{AppState, Error};
+use crate::policy::{SimulationInput, SimulationOutput, simulate};
+
+/// Largest accepted API request body: ten maximum-size managed policies and then some.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The API routes.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/policy/simulate", post(simulate_policy))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+}
+
+/// `aws iam simulate-custom-policy` over HTTP: AWS's request shape in, AWS's result out.
+async fn simulate_policy(
+    Json(input): Json<SimulationInput>,
+) -> Result<axum::Json<SimulationOutput>, Error> {
+    let invalid = |details| Error::InvalidInput {
+        message: "The simulation input is not valid.",
+        details,
+    };
+    let policies = input.policies().map_err(|e| invalid(e.problems))?;
+    let output = simulate(&input, &policies).map_err(|e| invalid(e.problems))?;
+    Ok(axum::Json(output))
+}
