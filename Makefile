@@ -9,7 +9,7 @@ BUILD_PACKAGES := pkg-config libssl-dev libxml2-dev libxslt1-dev libxmlsec1-dev 
 # What the tests need on top: a real Redis server.
 TEST_PACKAGES := redis-server
 
-.PHONY: demo test lint fmt deps test-deps toolchain build
+.PHONY: demo test lint fmt deps test-deps toolchain build bench fuzz
 
 demo: deps
 	$(CARGO) run --locked -- demo
@@ -23,6 +23,20 @@ lint: deps
 
 fmt:
 	$(CARGO) fmt --all
+
+bench: deps
+	$(CARGO) bench --locked --bench policy
+
+# Fuzz each target for FUZZ_SECONDS (default 600). cargo-fuzz needs nightly flags; on the
+# stable toolchain RUSTC_BOOTSTRAP=1 enables them.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for target in policy_parse policy_evaluate; do \
+	  mkdir -p corpus/$$target && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target corpus/$$target ../tests/fixtures/policy/examples -- \
+	    -max_total_time=$(FUZZ_SECONDS) -dict=policy.dict -max_len=4096 || exit 1; \
+	done
 
 build: deps
 	$(CARGO) build --locked --release

@@ -126,6 +126,7 @@ pub struct Condition {
     qualifier: SetQualifier,
     key: String,
     key_lowercase: String,
+    written_values: Vec<String>,
     values: Values,
 }
 
@@ -167,6 +168,7 @@ impl Condition {
         if values.is_empty() {
             return Err("a condition needs at least one value".into());
         }
+        let values_text = values;
         let values = compile_values(operator, values, variables)?;
         Ok(Self {
             operator_name: operator_name.to_owned(),
@@ -176,6 +178,7 @@ impl Condition {
             qualifier,
             key: key.to_owned(),
             key_lowercase: key.to_ascii_lowercase(),
+            written_values: values_text.to_vec(),
             values,
         })
     }
@@ -188,6 +191,11 @@ impl Condition {
     /// The condition key as written.
     pub fn key(&self) -> &str {
         &self.key
+    }
+
+    /// The values as written (numbers and booleans as their text).
+    pub fn values_as_written(&self) -> &[String] {
+        &self.written_values
     }
 
     /// Evaluates against `context`; keys the condition needed but the context lacks are

@@ -90,6 +90,8 @@ pub(super) struct Element<T> {
     /// Whether it is the `Not…` form.
     pub(super) negated: bool,
     pub(super) items: T,
+    /// The element as written, normalised (lone strings become one-item lists).
+    pub(super) written: Value,
 }
 
 /// One statement.
@@ -114,6 +116,88 @@ impl Statement {
     }
 }
 
+/// The statements of a policy by the service prefix of their actions, so evaluation looks
+/// only at statements that can match the request's service.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct ActionIndex {
+    /// Lowercased service prefix → statement positions (ascending).
+    by_service: std::collections::HashMap<String, Vec<usize>>,
+    /// Statements that can match any service (`*`, `NotAction`), ascending.
+    any_service: Vec<usize>,
+}
+
+impl ActionIndex {
+    fn new(statements: &[Statement]) -> Self {
+        let mut index = Self::default();
+        for (position, statement) in statements.iter().enumerate() {
+            let services: Option<Vec<String>> = if statement.actions.negated {
+                None
+            } else {
+                statement
+                    .actions
+                    .written
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|a| {
+                        a.as_str()
+                            .and_then(|a| a.split_once(':'))
+                            .map(|(s, _)| s.to_ascii_lowercase())
+                    })
+                    .collect()
+            };
+            match services {
+                Some(mut services) => {
+                    services.sort();
+                    services.dedup();
+                    for service in services {
+                        index.by_service.entry(service).or_default().push(position);
+                    }
+                }
+                None => index.any_service.push(position),
+            }
+        }
+        index
+    }
+
+    /// Positions of the statements that may match an action of `service` (lowercase), in
+    /// ascending order.
+    pub(super) fn candidates<'a>(&'a self, service: &str) -> impl Iterator<Item = usize> + 'a {
+        let indexed = self.by_service.get(service).map_or(&[][..], Vec::as_slice);
+        MergeAscending {
+            left: indexed,
+            right: &self.any_service,
+        }
+    }
+}
+
+/// Merges two ascending lists of positions.
+struct MergeAscending<'a> {
+    left: &'a [usize],
+    right: &'a [usize],
+}
+
+impl Iterator for MergeAscending<'_> {
+    type Item = usize;
+    fn next(&mut self) -> Option<usize> {
+        match (self.left.split_first(), self.right.split_first()) {
+            (Some((&l, rest)), Some((&r, _))) if l < r => {
+                self.left = rest;
+                Some(l)
+            }
+            (_, Some((&r, rest))) => {
+                self.right = rest;
+                Some(r)
+            }
+            (Some((&l, rest)), None) => {
+                self.left = rest;
+                Some(l)
+            }
+            (None, None) => None,
+        }
+    }
+}
+
 /// A parsed, validated policy document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -129,6 +213,7 @@ pub struct Policy {
     pub statements: Vec<Statement>,
     /// The document as written, for display.
     pub source: String,
+    pub(super) index: ActionIndex,
 }
 
 /// One problem found in a policy document.
@@ -183,6 +268,70 @@ impl Policy {
                 findings: parser.findings,
             }),
         }
+    }
+}
+
+impl Policy {
+    /// The document in a canonical form: `Version` always present, `Statement` always a
+    /// list, single values as one-item lists. Parsing it gives the same statements.
+    pub fn to_json(&self) -> Value {
+        let mut document = Map::new();
+        let version = match self.version {
+            Version::V2012_10_17 => "2012-10-17",
+            Version::V2008_10_17 => "2008-10-17",
+        };
+        document.insert("Version".into(), Value::from(version));
+        if let Some(id) = &self.id {
+            document.insert("Id".into(), Value::from(id.clone()));
+        }
+        let statements: Vec<Value> = self.statements.iter().map(Statement::to_json).collect();
+        document.insert("Statement".into(), Value::from(statements));
+        Value::Object(document)
+    }
+}
+
+impl Statement {
+    fn to_json(&self) -> Value {
+        let mut statement = Map::new();
+        if let Some(sid) = &self.sid {
+            statement.insert("Sid".into(), Value::from(sid.clone()));
+        }
+        let effect = match self.effect {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        };
+        statement.insert("Effect".into(), Value::from(effect));
+        let mut element = |name: &str, negated: bool, written: &Value| {
+            let key = if negated {
+                format!("Not{name}")
+            } else {
+                name.to_owned()
+            };
+            statement.insert(key, written.clone());
+        };
+        if let Some(principals) = &self.principals {
+            element("Principal", principals.negated, &principals.written);
+        }
+        element("Action", self.actions.negated, &self.actions.written);
+        if let Some(resources) = &self.resources {
+            element("Resource", resources.negated, &resources.written);
+        }
+        if !self.conditions.is_empty() {
+            let mut blocks: Map<String, Value> = Map::new();
+            for condition in &self.conditions {
+                let block = blocks
+                    .entry(condition.operator_name().to_owned())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(keys) = block {
+                    keys.insert(
+                        condition.key().to_owned(),
+                        Value::from(condition.values_as_written().to_vec()),
+                    );
+                }
+            }
+            statement.insert("Condition".into(), Value::Object(blocks));
+        }
+        Value::Object(statement)
     }
 }
 
@@ -272,6 +421,7 @@ impl Parser {
         };
         let statements = self.statements(document.get("Statement"), kind, version);
         Some(Policy {
+            index: ActionIndex::new(&statements),
             name: name.to_owned(),
             kind,
             version,
@@ -492,9 +642,10 @@ impl Parser {
                 Err(reason) => self.finding(item_path(&path, value, i), reason),
             }
         }
-        (globs.len() == values.len()).then_some(Element {
+        (globs.len() == values.len()).then(|| Element {
             negated,
             items: globs,
+            written: Value::from(values),
         })
     }
 
@@ -537,9 +688,10 @@ impl Parser {
                 Err(reason) => self.finding(item_path(&path, value, i), reason),
             }
         }
-        (patterns.len() == values.len()).then_some(Element {
+        (patterns.len() == values.len()).then(|| Element {
             negated,
             items: patterns,
+            written: Value::from(values),
         })
     }
 
@@ -573,12 +725,30 @@ impl Parser {
             }
             return None;
         };
-        let set = match value {
-            Value::String(s) if s == "*" => PrincipalSet {
-                everyone: true,
-                ..PrincipalSet::default()
-            },
-            Value::Object(types) => self.principal_types(&path, types)?,
+        let (set, written) = match value {
+            Value::String(s) if s == "*" => (
+                PrincipalSet {
+                    everyone: true,
+                    ..PrincipalSet::default()
+                },
+                value.clone(),
+            ),
+            Value::Object(types) => {
+                let written = types
+                    .iter()
+                    .map(|(kind, v)| {
+                        (
+                            kind.clone(),
+                            if v.is_string() {
+                                Value::from(vec![v.clone()])
+                            } else {
+                                v.clone()
+                            },
+                        )
+                    })
+                    .collect::<Map<_, _>>();
+                (self.principal_types(&path, types)?, Value::Object(written))
+            }
             _ => {
                 self.finding(&path, "must be \"*\" or an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}");
                 return None;
@@ -587,6 +757,7 @@ impl Parser {
         Some(Element {
             negated,
             items: set,
+            written,
         })
     }
 

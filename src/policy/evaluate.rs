@@ -92,10 +92,17 @@ struct Verdicts {
 /// Evaluates `request` against `policies`.
 pub fn evaluate(policies: &PolicySet<'_>, request: &Request<'_>) -> Evaluation {
     let mut missing = Vec::new();
+    // Actions are `service:name`; statements are indexed by (lowercase) service.
+    let service = request
+        .action
+        .split_once(':')
+        .map_or("", |(s, _)| s)
+        .to_ascii_lowercase();
     let identity = scan(
         policies.identity,
         PolicyRole::Identity,
         request,
+        &service,
         &mut missing,
     );
     let resource = scan(
@@ -105,6 +112,7 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request<'_>) -> Evaluation {
             .unwrap_or_default(),
         PolicyRole::Resource,
         request,
+        &service,
         &mut missing,
     );
     let boundary = scan(
@@ -114,9 +122,16 @@ pub fn evaluate(policies: &PolicySet<'_>, request: &Request<'_>) -> Evaluation {
             .unwrap_or_default(),
         PolicyRole::PermissionsBoundary,
         request,
+        &service,
         &mut missing,
     );
-    let session = scan(policies.session, PolicyRole::Session, request, &mut missing);
+    let session = scan(
+        policies.session,
+        PolicyRole::Session,
+        request,
+        &service,
+        &mut missing,
+    );
     missing.sort();
     missing.dedup();
 
@@ -190,11 +205,13 @@ fn scan(
     policies: &[Policy],
     role: PolicyRole,
     request: &Request<'_>,
+    service: &str,
     missing: &mut Vec<String>,
 ) -> Verdicts {
     let mut verdicts = Verdicts::default();
     for policy in policies {
-        for statement in &policy.statements {
+        let candidates = policy.index.candidates(service);
+        for statement in candidates.filter_map(|i| policy.statements.get(i)) {
             let Some(how) = applies(statement, request, missing) else {
                 continue;
             };

@@ -33,4 +33,6 @@ pub use simulate::{
 pub use trust::{AssumeAction, TrustDecision, TrustRequest, evaluate_trust};
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
