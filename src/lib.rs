@@ -8,7 +8,9 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod idp;
+pub mod mapping;
 pub mod policy;
 pub mod server;
 pub mod store;

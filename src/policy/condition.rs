@@ -126,7 +126,7 @@ pub struct Condition {
     qualifier: SetQualifier,
     key: String,
     key_lowercase: String,
-    written_values: Vec<String>,
+    written_values: serde_json::Value,
     values: Values,
 }
 
@@ -151,12 +151,14 @@ fn parse_operator(name: &str) -> Option<(SetQualifier, Operator, bool, bool)> {
 
 impl Condition {
     /// Compiles one condition. `values` are the JSON values as strings; `variables` is
-    /// whether the policy version allows policy variables.
+    /// whether the policy version allows policy variables; `written` is the JSON value as
+    /// written, kept for the canonical form.
     pub fn parse(
         operator_name: &str,
         key: &str,
         values: &[String],
         variables: bool,
+        written: &serde_json::Value,
     ) -> Result<Self, String> {
         let (qualifier, operator, negated, if_exists) = parse_operator(operator_name)
             .ok_or_else(|| format!("unknown condition operator `{operator_name}`"))?;
@@ -168,7 +170,6 @@ impl Condition {
         if values.is_empty() {
             return Err("a condition needs at least one value".into());
         }
-        let values_text = values;
         let values = compile_values(operator, values, variables)?;
         Ok(Self {
             operator_name: operator_name.to_owned(),
@@ -178,7 +179,7 @@ impl Condition {
             qualifier,
             key: key.to_owned(),
             key_lowercase: key.to_ascii_lowercase(),
-            written_values: values_text.to_vec(),
+            written_values: written.clone(),
             values,
         })
     }
@@ -193,8 +194,8 @@ impl Condition {
         &self.key
     }
 
-    /// The values as written (numbers and booleans as their text).
-    pub fn values_as_written(&self) -> &[String] {
+    /// The values as written (a scalar or a list).
+    pub fn values_as_written(&self) -> &serde_json::Value {
         &self.written_values
     }
 

@@ -90,7 +90,7 @@ pub(super) struct Element<T> {
     /// Whether it is the `Not…` form.
     pub(super) negated: bool,
     pub(super) items: T,
-    /// The element as written, normalised (lone strings become one-item lists).
+    /// The element as written (a lone string stays a string), for the canonical form.
     pub(super) written: Value,
 }
 
@@ -133,17 +133,9 @@ impl ActionIndex {
             let services: Option<Vec<String>> = if statement.actions.negated {
                 None
             } else {
-                statement
-                    .actions
-                    .written
-                    .as_array()
+                strings_of(&statement.actions.written)
                     .into_iter()
-                    .flatten()
-                    .map(|a| {
-                        a.as_str()
-                            .and_then(|a| a.split_once(':'))
-                            .map(|(s, _)| s.to_ascii_lowercase())
-                    })
+                    .map(|a| a.split_once(':').map(|(s, _)| s.to_ascii_lowercase()))
                     .collect()
             };
             match services {
@@ -214,6 +206,11 @@ pub struct Policy {
     /// The document as written, for display.
     pub source: String,
     pub(super) index: ActionIndex,
+    /// Whether `Version` was written (the canonical form keeps the document's shape, so it
+    /// is never larger than the original and stays within the same size limit).
+    pub(super) version_written: bool,
+    /// Whether `Statement` was one object rather than a list.
+    pub(super) lone_statement: bool,
 }
 
 /// One problem found in a policy document.
@@ -272,20 +269,27 @@ impl Policy {
 }
 
 impl Policy {
-    /// The document in a canonical form: `Version` always present, `Statement` always a
-    /// list, single values as one-item lists. Parsing it gives the same statements.
+    /// The document in a canonical form: keys in a fixed order, no white space, every value
+    /// in the shape it was written. Parsing it gives the same statements, and it is never
+    /// larger than the original, so it passes the same size limit.
     pub fn to_json(&self) -> Value {
         let mut document = Map::new();
-        let version = match self.version {
-            Version::V2012_10_17 => "2012-10-17",
-            Version::V2008_10_17 => "2008-10-17",
-        };
-        document.insert("Version".into(), Value::from(version));
+        if self.version_written {
+            let version = match self.version {
+                Version::V2012_10_17 => "2012-10-17",
+                Version::V2008_10_17 => "2008-10-17",
+            };
+            document.insert("Version".into(), Value::from(version));
+        }
         if let Some(id) = &self.id {
             document.insert("Id".into(), Value::from(id.clone()));
         }
-        let statements: Vec<Value> = self.statements.iter().map(Statement::to_json).collect();
-        document.insert("Statement".into(), Value::from(statements));
+        let mut statements: Vec<Value> = self.statements.iter().map(Statement::to_json).collect();
+        let statement = match (self.lone_statement, statements.len()) {
+            (true, 1) => statements.pop().unwrap_or_default(),
+            _ => Value::from(statements),
+        };
+        document.insert("Statement".into(), statement);
         Value::Object(document)
     }
 }
@@ -325,13 +329,22 @@ impl Statement {
                 if let Value::Object(keys) = block {
                     keys.insert(
                         condition.key().to_owned(),
-                        Value::from(condition.values_as_written().to_vec()),
+                        condition.values_as_written().clone(),
                     );
                 }
             }
             statement.insert("Condition".into(), Value::Object(blocks));
         }
         Value::Object(statement)
+    }
+}
+
+/// The strings of a value written as one string or a list of strings.
+fn strings_of(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => vec![s.as_str()],
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -421,6 +434,8 @@ impl Parser {
         };
         let statements = self.statements(document.get("Statement"), kind, version);
         Some(Policy {
+            version_written: document.contains_key("Version"),
+            lone_statement: document.get("Statement").is_some_and(Value::is_object),
             index: ActionIndex::new(&statements),
             name: name.to_owned(),
             kind,
@@ -645,7 +660,7 @@ impl Parser {
         (globs.len() == values.len()).then(|| Element {
             negated,
             items: globs,
-            written: Value::from(values),
+            written: value.clone(),
         })
     }
 
@@ -691,7 +706,7 @@ impl Parser {
         (patterns.len() == values.len()).then(|| Element {
             negated,
             items: patterns,
-            written: Value::from(values),
+            written: value.clone(),
         })
     }
 
@@ -733,22 +748,7 @@ impl Parser {
                 },
                 value.clone(),
             ),
-            Value::Object(types) => {
-                let written = types
-                    .iter()
-                    .map(|(kind, v)| {
-                        (
-                            kind.clone(),
-                            if v.is_string() {
-                                Value::from(vec![v.clone()])
-                            } else {
-                                v.clone()
-                            },
-                        )
-                    })
-                    .collect::<Map<_, _>>();
-                (self.principal_types(&path, types)?, Value::Object(written))
-            }
+            Value::Object(types) => (self.principal_types(&path, types)?, value.clone()),
             _ => {
                 self.finding(&path, "must be \"*\" or an object such as {\"AWS\": \"arn:aws:iam::123456789012:root\"}");
                 return None;
@@ -826,12 +826,12 @@ impl Parser {
             if keys.is_empty() {
                 self.finding(&operator_path, "must name at least one condition key");
             }
-            for (key, values) in keys {
+            for (key, written) in keys {
                 let entry_path = key_path(&operator_path, key);
-                let Some(values) = self.condition_values(&entry_path, values) else {
+                let Some(values) = self.condition_values(&entry_path, written) else {
                     continue;
                 };
-                match Condition::parse(operator, key, &values, variables) {
+                match Condition::parse(operator, key, &values, variables, written) {
                     Ok(condition) => conditions.push(condition),
                     Err(reason) => self.finding(entry_path, reason),
                 }

@@ -514,3 +514,29 @@ fn version_2008_and_missing_version_keep_variables_literal() {
         );
     }
 }
+
+#[test]
+fn canonical_form_of_a_document_at_the_size_limit_still_parses() {
+    // Found by the fuzzer: the canonical form once added `Version` and list brackets, so a
+    // document just under a size limit grew past it.
+    let text = include_str!("../../tests/fixtures/policy/fuzz-size-edge.json");
+    let kinds = [
+        PolicyKind::Inline,
+        PolicyKind::Managed,
+        PolicyKind::Trust,
+        PolicyKind::Resource,
+        PolicyKind::Session,
+    ];
+    let mut parsed_as = 0;
+    for kind in kinds {
+        if let Ok(policy) = Policy::parse(text, kind, "edge") {
+            parsed_as += 1;
+            let canonical = policy.to_json().to_string();
+            assert!(counted_size(&canonical) <= counted_size(text));
+            let again =
+                Policy::parse(&canonical, kind, "edge").unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(policy.statements, again.statements);
+        }
+    }
+    assert!(parsed_as > 0, "the fixture parses as at least one kind");
+}

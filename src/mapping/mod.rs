@@ -1,0 +1,183 @@
+//! The mapping engine: rules written by IdP administrators turn a signed-in identity into
+//! the roles offered to that person, each checked against the role's trust policy.
+//!
+//! Knows nothing of HTTP or protocols: it takes an [`Identity`] and the [`Directory`].
+
+mod compile;
+mod engine;
+mod matcher;
+mod raw;
+mod template;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+pub use compile::{compile_sources, load_rules};
+pub use engine::{
+    CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, evaluate,
+};
+
+use crate::directory::Origin;
+use matcher::{Matcher, TextTest};
+use template::Template;
+
+/// One problem in a rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where.
+    pub origin: Option<Origin>,
+    /// The file when no line is known.
+    pub file: std::path::PathBuf,
+    /// What.
+    pub reason: String,
+}
+
+impl Problem {
+    fn new(file: &Path, line: Option<u32>, reason: impl Into<String>) -> Self {
+        Self {
+            origin: line.map(|line| Origin {
+                file: file.to_owned(),
+                line,
+            }),
+            file: file.to_owned(),
+            reason: reason.into(),
+        }
+    }
+
+    fn at(origin: &Origin, reason: impl Into<String>) -> Self {
+        Self::new(&origin.file, Some(origin.line), reason)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.origin {
+            Some(origin) => write!(f, "{origin}: {}", self.reason),
+            None => write!(f, "{}: {}", self.file.display(), self.reason),
+        }
+    }
+}
+
+/// Why rules could not be loaded: every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct MappingError {
+    /// The problems.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self.problems.iter().map(ToString::to_string).collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+/// What a grant rule grants, as templates.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantTemplate {
+    pub(crate) account: Template,
+    pub(crate) role: Template,
+    pub(crate) session_duration: Option<u64>,
+    pub(crate) session_tags: BTreeMap<String, Template>,
+    pub(crate) transitive_tag_keys: Vec<String>,
+    pub(crate) source_identity: Option<Template>,
+    pub(crate) session_name: Option<Template>,
+}
+
+impl GrantTemplate {
+    fn capture_names(&self) -> impl Iterator<Item = &str> {
+        [&self.account, &self.role]
+            .into_iter()
+            .chain(self.session_tags.values())
+            .chain(self.source_identity.iter())
+            .chain(self.session_name.iter())
+            .flat_map(Template::captures)
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Its id.
+    pub id: String,
+    /// What it is for.
+    pub description: String,
+    /// Whether it removes grants.
+    pub deny: bool,
+    pub(crate) when: Matcher,
+    pub(crate) grant: Option<GrantTemplate>,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+/// Every rule, compiled, with an index from exact group names to the grant rules that need
+/// them.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    by_group: HashMap<String, Vec<usize>>,
+    unindexed: Vec<usize>,
+}
+
+impl RuleSet {
+    fn new(rules: Vec<Rule>) -> Self {
+        let mut by_group: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut unindexed = Vec::new();
+        for (position, rule) in rules.iter().enumerate() {
+            if rule.deny {
+                continue;
+            }
+            match anchors(&rule.when) {
+                Some(groups) => {
+                    for group in groups {
+                        by_group.entry(group).or_default().push(position);
+                    }
+                }
+                None => unindexed.push(position),
+            }
+        }
+        Self {
+            rules,
+            by_group,
+            unindexed,
+        }
+    }
+
+    /// The rules, in file order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Positions of the grant rules that could match someone in `groups`, in rule order.
+    fn candidates<'a>(&self, groups: impl Iterator<Item = &'a String>) -> Vec<usize> {
+        let mut positions: Vec<usize> = groups
+            .filter_map(|g| self.by_group.get(g))
+            .flatten()
+            .chain(self.unindexed.iter())
+            .copied()
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        positions
+    }
+}
+
+/// Exact group names one of which a person must have for `matcher` to hold; `None` when
+/// the matcher can hold without any particular group.
+fn anchors(matcher: &Matcher) -> Option<Vec<String>> {
+    match matcher {
+        Matcher::Group(TextTest::Exact(group)) => Some(vec![group.clone()]),
+        Matcher::Group(TextTest::OneOf(groups)) => Some(groups.iter().cloned().collect()),
+        Matcher::All(items) => items.iter().find_map(anchors),
+        Matcher::Any(items) => items
+            .iter()
+            .map(anchors)
+            .collect::<Option<Vec<_>>>()
+            .map(|v| v.concat()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
