@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, IdpProtocol, PublicUrl};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
+use crate::mapping::Mappings;
 use crate::store::Stores;
 use crate::web::{self, AppState, IdpRegistry};
 
@@ -31,7 +32,9 @@ impl Server {
         let stores = Stores::open(&config.store, clock.clone())
             .await
             .with_context(|| format!("opening the store `{}`", config.store.describe()))?;
-        let state = build_state(&config, stores, None, clock)?;
+        let mappings = Mappings::load(&config.directory, &config.mappings)
+            .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+        let state = build_state(&config, stores, None, clock, mappings)?;
         Ok(Self { listener, state })
     }
 
@@ -52,7 +55,9 @@ impl Server {
         let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
             .context("starting the demo identity provider")?;
         let config = demo::config(bound, public_url, provider.idp_config());
-        let state = build_state(&config, stores, Some(Arc::new(provider)), clock)?;
+        let mappings =
+            Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+        let state = build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)?;
         Ok(Self { listener, state })
     }
 
@@ -89,6 +94,7 @@ fn build_state(
     stores: Stores,
     demo: Option<Arc<DemoProvider>>,
     clock: Arc<dyn Clock>,
+    mappings: Mappings,
 ) -> anyhow::Result<AppState> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -125,6 +131,7 @@ fn build_state(
         idps: Arc::new(IdpRegistry::new(providers)),
         demo,
         public_url: config.public_url.clone(),
+        mappings: Arc::new(mappings),
     })
 }
 

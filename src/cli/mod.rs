@@ -66,12 +66,28 @@ pub fn run() -> ExitCode {
 fn check(path: &Path) -> ExitCode {
     match Config::load(path, &config::process_env) {
         Ok(config) => {
+            let mappings = match crate::mapping::Mappings::load(&config.directory, &config.mappings)
+            {
+                Ok(mappings) => mappings,
+                Err(problems) => {
+                    for problem in problems {
+                        eprintln!("error: {problem}");
+                    }
+                    return ExitCode::FAILURE;
+                }
+            };
             println!("{}: ok", path.display());
             println!("  listen      {}", config.listen);
             println!("  public_url  {}", config.public_url.origin());
             println!("  store       {}", config.store.describe());
             println!("  directory   {}", config.directory.display());
             println!("  mappings    {}", config.mappings.display());
+            println!(
+                "              {} accounts, {} roles, {} rules",
+                mappings.directory.accounts().len(),
+                mappings.directory.roles().count(),
+                mappings.rules.rules().len()
+            );
             for idp in &config.idps {
                 let kind = match idp.protocol {
                     IdpProtocol::Oidc(_) => "oidc",

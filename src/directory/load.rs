@@ -155,6 +155,28 @@ fn files(path: &Path) -> Result<Vec<PathBuf>, DirectoryProblem> {
 
 /// Loads the directory at `path` (a folder or one file).
 pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
+    let files = files(path).map_err(|p| DirectoryError { problems: vec![p] })?;
+    let mut sources = Vec::with_capacity(files.len());
+    for file in files {
+        match std::fs::read_to_string(&file) {
+            Ok(text) => sources.push((file, text)),
+            Err(e) => {
+                return Err(DirectoryError {
+                    problems: vec![DirectoryProblem {
+                        file,
+                        line: None,
+                        reason: format!("cannot read: {e}"),
+                    }],
+                });
+            }
+        }
+    }
+    load_sources(&sources)
+}
+
+/// Builds the directory from files given as `(path, text)`; `document_file` references
+/// resolve against each path's folder.
+pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<Directory, DirectoryError> {
     let mut builder = Builder {
         problems: Vec::new(),
         policies: HashMap::new(),
@@ -168,23 +190,15 @@ pub fn load(path: &Path) -> Result<Directory, DirectoryError> {
             Err(e) => builder.problem(Path::new(name), None, format!("built-in policy: {e}")),
         }
     }
-    let files = files(path).map_err(|p| DirectoryError { problems: vec![p] })?;
     let mut raw_accounts = Vec::new();
-    for file in files {
-        let text = match std::fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(e) => {
-                builder.problem(&file, None, format!("cannot read: {e}"));
-                continue;
-            }
-        };
-        match serde_saphyr::from_str::<RawFile>(&text) {
+    for (file, text) in sources {
+        match serde_saphyr::from_str::<RawFile>(text) {
             Ok(raw) => raw_accounts.extend(raw.accounts.into_iter().map(|a| (file.clone(), a))),
             Err(e) => {
                 let line = e
                     .location()
                     .map(|l| u32::try_from(l.line()).unwrap_or(u32::MAX));
-                builder.problem(&file, line, e.without_snippet().to_string());
+                builder.problem(file, line, e.without_snippet().to_string());
             }
         }
     }

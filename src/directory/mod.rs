@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 pub use error::{DirectoryError, DirectoryProblem};
-pub use load::load;
+pub use load::{load, load_sources};
 pub use types::{AccountId, RoleName, is_iam_name_char, role_arn, validate_path};
 
 use crate::policy::Policy;

@@ -18,9 +18,84 @@ pub use engine::{
     CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, evaluate,
 };
 
-use crate::directory::Origin;
+use crate::directory::{Directory, Origin};
 use matcher::{Matcher, TextTest};
 use template::Template;
+
+/// The sample directory and rules `rolegate demo` runs with (`mappings/` in the source).
+const SAMPLE_DIRECTORY: [(&str, &str); 1] = [(
+    "mappings/directory/accounts.yaml",
+    include_str!("../../mappings/directory/accounts.yaml"),
+)];
+const SAMPLE_RULES: [(&str, &str); 3] = [
+    (
+        "mappings/rules/10-conventions.yaml",
+        include_str!("../../mappings/rules/10-conventions.yaml"),
+    ),
+    (
+        "mappings/rules/20-teams.yaml",
+        include_str!("../../mappings/rules/20-teams.yaml"),
+    ),
+    (
+        "mappings/rules/90-deny.yaml",
+        include_str!("../../mappings/rules/90-deny.yaml"),
+    ),
+];
+
+/// The directory and the rules, loaded and checked together.
+#[derive(Debug, Clone)]
+pub struct Mappings {
+    /// Accounts, roles, policies.
+    pub directory: Directory,
+    /// Compiled rules.
+    pub rules: RuleSet,
+}
+
+impl Mappings {
+    /// Loads the directory and the rules; every problem of either, one per line.
+    pub fn load(directory: &Path, rules: &Path) -> Result<Self, Vec<String>> {
+        Self::from_results(crate::directory::load(directory), load_rules(rules))
+    }
+
+    /// The sample shipped in the binary.
+    pub fn sample() -> Result<Self, Vec<String>> {
+        let owned = |files: &[(&str, &str)]| -> Vec<(std::path::PathBuf, String)> {
+            files
+                .iter()
+                .map(|(p, t)| (std::path::PathBuf::from(p), (*t).to_owned()))
+                .collect()
+        };
+        Self::from_results(
+            crate::directory::load_sources(&owned(&SAMPLE_DIRECTORY)),
+            compile_sources(&owned(&SAMPLE_RULES)),
+        )
+    }
+
+    fn from_results(
+        directory: Result<Directory, crate::directory::DirectoryError>,
+        rules: Result<RuleSet, MappingError>,
+    ) -> Result<Self, Vec<String>> {
+        match (directory, rules) {
+            (Ok(directory), Ok(rules)) => Ok(Self { directory, rules }),
+            (directory, rules) => {
+                let mut problems: Vec<String> = directory
+                    .err()
+                    .into_iter()
+                    .flat_map(|e| e.problems)
+                    .map(|p| p.to_string())
+                    .collect();
+                problems.extend(
+                    rules
+                        .err()
+                        .into_iter()
+                        .flat_map(|e| e.problems)
+                        .map(|p| p.to_string()),
+                );
+                Err(problems)
+            }
+        }
+    }
+}
 
 /// One problem in a rule file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::config::PublicUrl;
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
+use crate::mapping::Mappings;
 use crate::store::Stores;
 
 /// The name of the browser-session cookie.
@@ -73,6 +74,8 @@ pub struct AppState {
     pub demo: Option<Arc<DemoProvider>>,
     /// The origin browsers use.
     pub public_url: PublicUrl,
+    /// The directory and the mapping rules.
+    pub mappings: Arc<Mappings>,
 }
 
 /// The whole HTTP application.

@@ -3,15 +3,26 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::extract::State;
 use axum::routing::get;
 
 use super::session::{SignedIn, csrf_token};
 use super::{AppState, Error};
 use crate::idp::Identity;
+use crate::mapping::{MappingInput, OfferedRole, evaluate};
 
 /// The portal routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/", get(portal))
+}
+
+/// The roles offered in one account.
+struct AccountRoles {
+    name: String,
+    alias: String,
+    id: String,
+    colour: String,
+    roles: Vec<OfferedRole>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -19,12 +30,41 @@ pub(super) fn router() -> Router<AppState> {
 struct PortalPage {
     identity: Identity,
     csrf: String,
+    accounts: Vec<AccountRoles>,
 }
 
-async fn portal(signed_in: SignedIn) -> Result<PortalPage, Error> {
+async fn portal(State(state): State<AppState>, signed_in: SignedIn) -> Result<PortalPage, Error> {
     let csrf = csrf_token(&signed_in.session).await?;
+    let input = MappingInput {
+        identity: &signed_in.identity,
+        now: state.clock.now(),
+        honour_idp_roles: false,
+        explain: false,
+    };
+    let offer = evaluate(&state.mappings.rules, &state.mappings.directory, &input);
+    let mut accounts: Vec<AccountRoles> = Vec::new();
+    for role in offer.roles {
+        match accounts.iter_mut().find(|a| a.id == role.account_id) {
+            Some(account) => account.roles.push(role),
+            None => {
+                let colour = state
+                    .mappings
+                    .directory
+                    .account(&role.account_id)
+                    .map_or_else(String::new, |a| a.colour.clone());
+                accounts.push(AccountRoles {
+                    name: role.account_name.clone(),
+                    alias: role.account_alias.clone(),
+                    id: role.account_id.clone(),
+                    colour,
+                    roles: vec![role],
+                });
+            }
+        }
+    }
     Ok(PortalPage {
         identity: signed_in.identity,
         csrf,
+        accounts,
     })
 }

@@ -79,8 +79,29 @@ async fn demo_sign_in_reaches_the_portal_with_the_providers_claims() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Bob Builder"), "{html}");
-    assert!(html.contains("aws-staging-developers"), "{html}");
+    assert!(html.contains("AWS_staging_ReadOnly"), "{html}");
     assert!(html.contains("<code>pwd mfa</code>"), "{html}");
+    // The sample rules grant Bob these roles, each checked against its trust policy.
+    let offered: Vec<&str> = html
+        .match_indices("<li><strong>")
+        .map(|(i, _)| &html[i + 12..])
+        .map(|s| &s[..s.find('<').unwrap()])
+        .collect();
+    assert_eq!(
+        offered,
+        ["ReadOnly", "Developer", "Developer", "ReadOnly"],
+        "{html}"
+    );
+    for account in ["Production", "Sandbox", "Staging"] {
+        assert!(
+            html.contains(&format!("</svg>{account} <span")),
+            "{account} missing: {html}"
+        );
+    }
+    assert!(
+        html.contains("granted by alias-group-convention, staff-read-staging"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -97,6 +118,8 @@ async fn person_without_mfa_is_shown_without_it() {
         .unwrap();
     assert!(html.contains("Carol Contractor"));
     assert!(html.contains("<dt>Multi-factor</dt><dd>no"), "{html}");
+    // Her production group is refused by the deny rules whatever the time of day.
+    assert!(!html.contains("</svg>Production <span"), "{html}");
 }
 
 #[tokio::test]
