@@ -1,5 +1,6 @@
 //! The `rolegate` command line.
 
+mod mappings;
 mod policy;
 
 use std::net::SocketAddr;
@@ -43,6 +44,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: PathBuf,
     },
+    /// Mapping tools: check and test the rules.
+    #[command(subcommand)]
+    Mappings(mappings::MappingsCommand),
     /// IAM policy tools: simulate and validate.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -60,6 +64,7 @@ pub fn run() -> ExitCode {
         Command::Serve { config } => serve(&config),
         Command::Demo { listen, public_url } => demo(listen, public_url),
         Command::Policy(command) => policy::run(command),
+        Command::Mappings(command) => mappings::run(command),
     }
 }
 

@@ -71,7 +71,7 @@ pub const PEOPLE: [DemoPerson; 3] = [
         groups: &[
             "rolegate-admins",
             "platform-engineers",
-            "aws-production-admins",
+            "aws-345678901234-ReadOnly",
         ],
         mfa: true,
         about: "Platform administrator, signs in with a security key",

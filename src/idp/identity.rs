@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::claims::{claim_at_path, groups_from_claim, mfa_from_amr};
 use crate::config::IdpName;
 
 /// The protocol a person signed in with.
@@ -55,5 +56,49 @@ impl Identity {
             .as_deref()
             .or(self.email.as_deref())
             .unwrap_or(&self.subject)
+    }
+}
+
+impl Identity {
+    /// An identity from a provider's claims: `sub`, `email`, `name`, `amr` and `auth_time`
+    /// where present, groups from `groups_claim` (a dot path), and every claim kept for the
+    /// mapping rules. `None` without a string `sub`.
+    pub fn from_claims(
+        idp: IdpName,
+        protocol: Protocol,
+        issuer: String,
+        claims: serde_json::Map<String, serde_json::Value>,
+        groups_claim: &str,
+        signed_in_at: u64,
+    ) -> Option<Self> {
+        let text = |name: &str| {
+            claims
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        let subject = text("sub")?;
+        let amr: Vec<String> = match claims.get("amr") {
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            Some(serde_json::Value::String(one)) => vec![one.clone()],
+            _ => Vec::new(),
+        };
+        Some(Self {
+            idp,
+            protocol,
+            issuer,
+            email: text("email"),
+            name: text("name"),
+            groups: groups_from_claim(claim_at_path(&claims, groups_claim)),
+            mfa: mfa_from_amr(&amr),
+            amr,
+            auth_time: claims.get("auth_time").and_then(serde_json::Value::as_u64),
+            signed_in_at,
+            subject,
+            claims,
+        })
     }
 }

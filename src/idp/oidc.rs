@@ -23,9 +23,8 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
-use super::claims::{claim_at_path, groups_from_claim, mfa_from_amr};
 use super::{Identity, Protocol, SignInError};
-use crate::clock::{Clock, unix_seconds};
+use crate::clock::Clock;
 use crate::config::{IdpName, OidcSettings};
 
 /// How long discovery metadata and the JWKS are trusted before they are fetched again.
@@ -311,27 +310,15 @@ impl OidcProvider {
                 ));
             }
         };
-        let amr: Vec<String> = claims
-            .auth_method_refs()
-            .map(|methods| methods.iter().map(|m| m.as_str().to_owned()).collect())
-            .unwrap_or_default();
-        Ok(Identity {
-            idp: self.name.clone(),
-            protocol: Protocol::Oidc,
-            issuer: claims.issuer().as_str().to_owned(),
-            subject: claims.subject().as_str().to_owned(),
-            email: claims.email().map(|e| e.as_str().to_owned()),
-            name: claims
-                .name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned()),
-            groups: groups_from_claim(claim_at_path(&all, &self.settings.groups_claim)),
-            mfa: mfa_from_amr(&amr),
-            amr,
-            auth_time: claims.auth_time().map(|t| unix_seconds(t.into())),
-            signed_in_at: self.clock.unix_seconds(),
-            claims: all,
-        })
+        Identity::from_claims(
+            self.name.clone(),
+            Protocol::Oidc,
+            claims.issuer().as_str().to_owned(),
+            all,
+            &self.settings.groups_claim,
+            self.clock.unix_seconds(),
+        )
+        .ok_or_else(|| SignInError::InvalidIdToken("no `sub` claim".into()))
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod compile;
 mod engine;
+mod lint;
 mod matcher;
 mod raw;
 mod template;
@@ -17,6 +18,7 @@ pub use compile::{compile_sources, load_rules};
 pub use engine::{
     CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, evaluate,
 };
+pub use lint::{KnownIdp, Lint, lint};
 
 use crate::directory::{Directory, Origin};
 use matcher::{Matcher, TextTest};

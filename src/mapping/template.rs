@@ -75,6 +75,17 @@ impl Template {
         })
     }
 
+    /// The text, when the template has no placeholders.
+    pub(crate) fn as_literal(&self) -> Option<String> {
+        self.parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(text) => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The text, or what it lacked.
     pub(crate) fn render(
         &self,

@@ -253,6 +253,24 @@ pub(super) fn applies(
     (all_hold && resource == ResourceMatch::Yes).then_some(how)
 }
 
+/// Whether `statement` names `principal` and `action`, ignoring resources and conditions.
+pub(super) fn names_principal_and_action(
+    statement: &Statement,
+    principal: &super::principal::Principal,
+    action: &str,
+) -> bool {
+    let context = super::context::RequestContext::default();
+    let request = Request {
+        action,
+        resource: "*",
+        principal,
+        context: &context,
+        resource_account: None,
+    };
+    principal_matches(statement.principals.as_ref(), &request).is_some()
+        && action_matches(&statement.actions, action)
+}
+
 fn principal_matches(
     element: Option<&Element<super::principal::PrincipalSet>>,
     request: &Request<'_>,

@@ -30,7 +30,7 @@ pub use simulate::{
     SimulationError, SimulationInput, SimulationOutput, SimulationPolicies, context_from_entries,
     simulate,
 };
-pub use trust::{AssumeAction, TrustDecision, TrustRequest, evaluate_trust};
+pub use trust::{AssumeAction, TrustDecision, TrustRequest, evaluate_trust, trust_could_allow};
 
 #[cfg(test)]
 mod properties;

@@ -85,6 +85,15 @@ pub fn evaluate_trust(trust: &Policy, request: &TrustRequest<'_>) -> TrustDecisi
     }
 }
 
+/// Whether some `Allow` statement of `trust` names `principal` and `action`, conditions
+/// aside: when none does, no claim can ever make the role assumable.
+pub fn trust_could_allow(trust: &Policy, action: AssumeAction, principal: &Principal) -> bool {
+    trust.statements.iter().any(|statement| {
+        statement.effect == Effect::Allow
+            && super::evaluate::names_principal_and_action(statement, principal, action.as_str())
+    })
+}
+
 fn evaluate_action(trust: &Policy, request: &TrustRequest<'_>, action: &str) -> Evaluation {
     let mut missing = Vec::new();
     let mut allows = Vec::new();

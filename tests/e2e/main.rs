@@ -10,6 +10,7 @@
 )]
 
 mod binary;
+mod mappings;
 mod policy;
 mod readme;
 mod sign_in;

@@ -1,0 +1,147 @@
+//! `rolegate mappings check` and `rolegate mappings test` on the sample and on crafted bad
+//! files.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rolegate");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mapping");
+
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_sample_passes_check() {
+    let (code, stdout, stderr) = run(&["mappings", "check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "3 accounts, 7 roles, 12 rules, 0 lint warnings\n");
+}
+
+#[test]
+fn every_lint_fires_on_crafted_bad_rules_with_file_and_line() {
+    let directory = format!("{FIXTURES}/lint/directory");
+    let rules = format!("{FIXTURES}/lint/rules");
+    let (code, _, stderr) = run(&[
+        "mappings",
+        "check",
+        "--directory",
+        &directory,
+        "--rules",
+        &rules,
+    ]);
+    assert_eq!(code, Some(1));
+    let file = format!("{rules}/rules.yaml");
+    for expected in [
+        format!(
+            "{file}:2: rule `unknown-account`: grants account `warehouse`, which is not in the directory"
+        ),
+        format!(
+            "{file}:6: rule `unknown-role`: grants role `Owner`, which account `shop` does not have"
+        ),
+        format!(
+            "{file}:10: rule `contradiction`: can never match: it requires `mfa: true` and `mfa: false`"
+        ),
+        format!("{file}:10: rule `contradiction`: unreachable: deny rule `never-shop-admin`"),
+        format!(
+            "{file}:15: rule `untrusted`: grants shop/Orphan but its trust policy trusts none of the account's configured identity providers"
+        ),
+        format!(
+            "{file}:19: rule `too-long`: session_duration 7200 s exceeds role `Admin`'s maximum of 3600 s"
+        ),
+        format!("{file}:23: rule `unknown-idp`: matches idp `corp`, which is not configured"),
+        format!(
+            "{file}:31: rule `deny-unknown-account`: tests account `warehouse`, which is not in the directory"
+        ),
+    ] {
+        assert!(
+            stderr.contains(&expected),
+            "missing `{expected}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn load_errors_stop_check_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.yaml"), "rules:\n  - id: a\n    when: { group: { regex: '[' } }\n    then: { account: shop, role: Admin }\n").unwrap();
+    let directory = format!("{FIXTURES}/lint/directory");
+    let (code, _, stderr) = run(&[
+        "mappings",
+        "check",
+        "--directory",
+        &directory,
+        "--rules",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("r.yaml:3: group: invalid regex `[`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_command_explains_the_offer_in_json() {
+    let (code, stdout, stderr) = run(&[
+        "mappings",
+        "test",
+        "--claims",
+        &format!("{FIXTURES}/bob.json"),
+        "--at",
+        "2026-11-23T10:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let offer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let roles: Vec<String> = offer["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["account_alias"].as_str().unwrap(),
+                r["role_name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            "production/ReadOnly",
+            "sandbox/Developer",
+            "staging/Developer",
+            "staging/ReadOnly"
+        ]
+    );
+    let admins = offer["explanation"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == "admins-sandbox")
+        .unwrap();
+    assert_eq!(admins["outcome"], "not matched");
+    assert_eq!(admins["detail"], "no group matches (of 3 groups)");
+}
+
+#[test]
+fn test_command_rejects_claims_without_sub() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("c.json");
+    std::fs::write(&claims, r#"{"email": "x@example.com"}"#).unwrap();
+    let (code, _, stderr) = run(&["mappings", "test", "--claims", claims.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("the claims need a string `sub`"),
+        "{stderr}"
+    );
+}
