@@ -231,11 +231,17 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<Directory, Director
         .enumerate()
         .map(|(i, a)| (a.alias.clone(), i))
         .collect();
+    let trust_keys = accounts
+        .iter()
+        .flat_map(|a| a.roles.iter())
+        .flat_map(|r| r.trust_policy.referenced_keys())
+        .collect();
     Ok(Directory {
         accounts,
         by_id,
         by_alias,
         policies: builder.policies,
+        trust_keys,
     })
 }
 

@@ -85,6 +85,8 @@ pub struct Directory {
     by_id: HashMap<AccountId, usize>,
     by_alias: HashMap<String, usize>,
     policies: HashMap<String, Policy>,
+    /// Every context key (lowercase) some role's trust policy reads.
+    trust_keys: std::collections::HashSet<String>,
 }
 
 impl Directory {
@@ -120,6 +122,11 @@ impl Directory {
     /// A managed policy (customer or AWS) by ARN.
     pub fn policy(&self, arn: &str) -> Option<&Policy> {
         self.policies.get(arn)
+    }
+
+    /// Whether some trust policy reads the context key `lowercase_key`.
+    pub fn trust_reads(&self, lowercase_key: &str) -> bool {
+        self.trust_keys.contains(lowercase_key)
     }
 
     /// Every role with its account.

@@ -1,6 +1,7 @@
 //! Evaluation: rules → candidate grants → deny rules → existing roles → trust policies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -11,7 +12,7 @@ use crate::directory::{Directory, Role, is_iam_name_char};
 use crate::idp::{Identity, Protocol};
 use crate::policy::{
     AssumeAction, Decision, GlobalKeys, Principal, RequestContext, StatementRef, TrustRequest,
-    add_claims, evaluate_trust,
+    add_claims_where, evaluate_trust,
 };
 
 /// The SAML attributes of AWS's federation convention.
@@ -132,17 +133,19 @@ struct Candidate {
 
 /// Evaluates the rules for one identity.
 pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>) -> Offer {
+    let (positions, hits) = if input.explain {
+        ((0..rules.rules.len()).collect(), None)
+    } else {
+        let (positions, hits) = rules.candidates(&input.identity.groups);
+        (positions, Some(hits))
+    };
     let subject = Subject {
         identity: input.identity,
         now: input.now,
         grant: None,
+        pattern_hits: hits.as_ref(),
     };
     let mut explanation = Explanation::default();
-    let positions: Vec<usize> = if input.explain {
-        (0..rules.rules.len()).collect()
-    } else {
-        rules.candidates(input.identity.groups.iter())
-    };
     let mut candidates: Vec<Candidate> = Vec::new();
     for rule in positions.iter().filter_map(|p| rules.rules.get(*p)) {
         if rule.deny {
@@ -178,8 +181,9 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
         }
     }
     let mut roles = Vec::new();
+    let mut claims = ClaimContexts::new(input, directory);
     for candidate in candidates {
-        let (result, detail) = check(rules, directory, input, &candidate);
+        let (result, detail) = check(rules, directory, input, &mut claims, &candidate);
         let outcome_text = match &result {
             Some(_) => "offered".to_owned(),
             None => detail.0.clone(),
@@ -369,6 +373,7 @@ fn check(
     rules: &RuleSet,
     directory: &Directory,
     input: &MappingInput<'_>,
+    claims: &mut ClaimContexts<'_>,
     candidate: &Candidate,
 ) -> (Option<OfferedRole>, (String, String)) {
     let fail = |outcome: &str, detail: String| (None, (outcome.to_owned(), detail));
@@ -394,6 +399,7 @@ fn check(
         identity: input.identity,
         now: input.now,
         grant: Some((account.id.as_str(), &account.alias, role.name.as_str())),
+        pattern_hits: None,
     };
     for deny in rules.rules.iter().filter(|r| r.deny) {
         if deny.when.evaluate(&subject).is_ok_and(|b| !b.is_empty()) {
@@ -421,7 +427,7 @@ fn check(
         );
     }
     let session_name = session_name(candidate, input.identity);
-    let trust = trust(role, provider, input, candidate, &session_name);
+    let trust = trust(role, provider, claims, candidate, &session_name);
     if !trust.allowed() {
         let evaluation = [
             Some(&trust.assume),
@@ -497,37 +503,75 @@ fn session_name(candidate: &Candidate, identity: &Identity) -> String {
     name
 }
 
+/// A person's claims as condition keys, built once per key prefix (`saml`, or the OIDC
+/// provider's host) during one evaluation and shared, as a context base, by every candidate.
+struct ClaimContexts<'a> {
+    input: &'a MappingInput<'a>,
+    directory: &'a Directory,
+    built: HashMap<String, Arc<RequestContext>>,
+}
+
+impl<'a> ClaimContexts<'a> {
+    fn new(input: &'a MappingInput<'a>, directory: &'a Directory) -> Self {
+        Self {
+            input,
+            directory,
+            built: HashMap::new(),
+        }
+    }
+
+    /// The claims as seen through `provider`: `saml:*` for SAML, `<provider host>:*` for OIDC.
+    fn for_provider(&mut self, provider: &str) -> Arc<RequestContext> {
+        let identity = self.input.identity;
+        let prefix = match identity.protocol {
+            Protocol::Saml => "saml",
+            Protocol::Oidc => provider
+                .split_once("oidc-provider/")
+                .map_or(provider, |(_, host)| host),
+        };
+        if let Some(built) = self.built.get(prefix) {
+            return built.clone();
+        }
+        let mut context = RequestContext::default();
+        GlobalKeys {
+            now: Some(self.input.now),
+            ..GlobalKeys::default()
+        }
+        .apply(&mut context);
+        // Only keys some trust policy reads can change a trust decision; copying the rest
+        // (a 500-group list, say) for every evaluation would dominate its cost.
+        let directory = self.directory;
+        add_claims_where(&mut context, prefix, &identity.claims, |key| {
+            directory.trust_reads(key)
+        });
+        if identity.protocol == Protocol::Saml {
+            context.insert_one("saml:sub", identity.subject.clone());
+            context.insert_one("saml:iss", identity.issuer.clone());
+        }
+        let context = Arc::new(context);
+        self.built.insert(prefix.to_owned(), context.clone());
+        context
+    }
+}
+
 fn trust(
     role: &Role,
     provider: &str,
-    input: &MappingInput<'_>,
+    claims: &mut ClaimContexts<'_>,
     candidate: &Candidate,
     session_name: &str,
 ) -> crate::policy::TrustDecision {
-    let identity = input.identity;
-    let mut context = RequestContext::default();
+    let mut context = RequestContext::over(claims.for_provider(provider));
     GlobalKeys {
-        now: Some(input.now),
         federated_provider: Some(provider),
         request_tags: (!candidate.session_tags.is_empty()).then_some(&candidate.session_tags),
         source_identity: candidate.source_identity.as_deref(),
         ..GlobalKeys::default()
     }
     .apply(&mut context);
-    let action = match identity.protocol {
-        Protocol::Saml => {
-            add_claims(&mut context, "saml", &identity.claims);
-            context.insert_one("saml:sub", identity.subject.clone());
-            context.insert_one("saml:iss", identity.issuer.clone());
-            AssumeAction::AssumeRoleWithSaml
-        }
-        Protocol::Oidc => {
-            let prefix = provider
-                .split_once("oidc-provider/")
-                .map_or(provider, |(_, host)| host);
-            add_claims(&mut context, prefix, &identity.claims);
-            AssumeAction::AssumeRoleWithWebIdentity
-        }
+    let action = match claims.input.identity.protocol {
+        Protocol::Saml => AssumeAction::AssumeRoleWithSaml,
+        Protocol::Oidc => AssumeAction::AssumeRoleWithWebIdentity,
     };
     if !candidate.transitive_tag_keys.is_empty() {
         context.insert(

@@ -31,6 +31,8 @@ impl TextTest {
         match self {
             TextTest::Exact(expected) => (expected == value).then(Vec::new),
             TextTest::OneOf(set) => set.contains(value).then(Vec::new),
+            // `is_match` first: most values are rejected by the literal prefilter alone.
+            TextTest::Pattern(regex) if !regex.is_match(value) => None,
             TextTest::Pattern(regex) => regex.captures(value).map(|captures| {
                 regex
                     .capture_names()
@@ -105,6 +107,43 @@ pub(crate) struct Subject<'a> {
     pub(crate) now: SystemTime,
     /// For deny rules: the grant under consideration (account id, account alias, role).
     pub(crate) grant: Option<(&'a str, &'a str, &'a str)>,
+    /// The groups each indexed group pattern matched, found by the rule index in one pass
+    /// (absent when explaining, or for patterns the index does not hold).
+    pub(crate) pattern_hits: Option<&'a PatternHits<'a>>,
+}
+
+/// What the rule index found among a person's groups in its one pass over them.
+#[derive(Debug, Default)]
+pub(crate) struct PatternHits<'a> {
+    /// Pattern source → matching groups, for patterns that matched at least one group.
+    pub(crate) groups: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    /// Every pattern the index holds: a pattern here but not in `groups` matched nothing.
+    pub(crate) indexed: Option<&'a HashSet<String>>,
+    /// The person's groups that are exact anchors in the index.
+    pub(crate) exact_found: HashSet<&'a str>,
+    /// Every exact anchor the index holds.
+    pub(crate) exact_indexed: Option<&'a std::collections::HashMap<String, Vec<usize>>>,
+}
+
+impl PatternHits<'_> {
+    /// Whether the person has `group`, when the index knows.
+    fn has_exact(&self, group: &str) -> Option<bool> {
+        self.exact_indexed?
+            .contains_key(group)
+            .then(|| self.exact_found.contains(group))
+    }
+
+    /// The groups `regex` matched, when the index knows.
+    fn for_pattern(&self, regex: &Regex) -> Option<&[&str]> {
+        if !self.indexed?.contains(regex.as_str()) {
+            return None;
+        }
+        Some(
+            self.groups
+                .get(regex.as_str())
+                .map_or(&[][..], Vec::as_slice),
+        )
+    }
 }
 
 impl Matcher {
@@ -116,14 +155,41 @@ impl Matcher {
                 .test(subject.identity.idp.as_str())
                 .map(|b| vec![b])
                 .ok_or_else(|| format!("signed in through `{}`", subject.identity.idp)),
+            Matcher::Group(TextTest::Exact(group))
+                if subject
+                    .pattern_hits
+                    .and_then(|h| h.has_exact(group))
+                    .is_some() =>
+            {
+                if subject.pattern_hits.and_then(|h| h.has_exact(group)) == Some(true) {
+                    Ok(vec![Vec::new()])
+                } else {
+                    Err(format!(
+                        "no group matches (of {} groups)",
+                        subject.identity.groups.len()
+                    ))
+                }
+            }
             Matcher::Group(test) => {
-                let matches: Vec<Bindings> = subject
-                    .identity
-                    .groups
-                    .iter()
-                    .filter_map(|g| test.test(g))
-                    .take(MAX_BINDINGS)
-                    .collect();
+                let indexed = match (test, subject.pattern_hits) {
+                    (TextTest::Pattern(regex), Some(hits)) => hits.for_pattern(regex),
+                    _ => None,
+                };
+                let matches: Vec<Bindings> = match indexed {
+                    // Only the groups the index saw match need their captures read.
+                    Some(groups) => groups
+                        .iter()
+                        .filter_map(|g| test.test(g))
+                        .take(MAX_BINDINGS)
+                        .collect(),
+                    None => subject
+                        .identity
+                        .groups
+                        .iter()
+                        .filter_map(|g| test.test(g))
+                        .take(MAX_BINDINGS)
+                        .collect(),
+                };
                 if matches.is_empty() {
                     Err(format!(
                         "no group matches (of {} groups)",

@@ -188,35 +188,78 @@ pub struct Rule {
     pub origin: Origin,
 }
 
-/// Every rule, compiled, with an index from exact group names to the grant rules that need
-/// them.
+/// Every rule, compiled, with an index from a person's groups to the grant rules that
+/// could match them: exact group names in a hash map, group globs and regexes in one
+/// `RegexSet`. Rules that hold without any particular group are always evaluated.
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
     by_group: HashMap<String, Vec<usize>>,
+    patterns: Option<regex::RegexSet>,
+    /// For each pattern in `patterns`, the rule it anchors.
+    pattern_rules: Vec<usize>,
+    /// The sources of the patterns in `patterns`.
+    pattern_sources: std::collections::HashSet<String>,
     unindexed: Vec<usize>,
+}
+
+/// Something a person's groups must satisfy for a rule to hold.
+enum Anchor {
+    Group(String),
+    Pattern(String),
 }
 
 impl RuleSet {
     fn new(rules: Vec<Rule>) -> Self {
         let mut by_group: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut sources = Vec::new();
+        let mut pattern_rules = Vec::new();
         let mut unindexed = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             if rule.deny {
                 continue;
             }
             match anchors(&rule.when) {
-                Some(groups) => {
-                    for group in groups {
-                        by_group.entry(group).or_default().push(position);
+                Some(anchors) => {
+                    for anchor in anchors {
+                        match anchor {
+                            Anchor::Group(group) => {
+                                by_group.entry(group).or_default().push(position)
+                            }
+                            Anchor::Pattern(source) => {
+                                sources.push(source);
+                                pattern_rules.push(position);
+                            }
+                        }
                     }
                 }
                 None => unindexed.push(position),
             }
         }
+        // Every pattern already compiled alone, so the set compiles too; should it not (size
+        // limits), its rules are evaluated on every request instead: slower, never wrong.
+        let patterns = if sources.is_empty() {
+            None
+        } else {
+            match regex::RegexSet::new(&sources) {
+                Ok(set) => Some(set),
+                Err(_) => {
+                    unindexed.append(&mut pattern_rules);
+                    None
+                }
+            }
+        };
+        let pattern_sources = if patterns.is_some() {
+            sources.into_iter().collect()
+        } else {
+            Default::default()
+        };
         Self {
             rules,
             by_group,
+            patterns,
+            pattern_rules,
+            pattern_sources,
             unindexed,
         }
     }
@@ -226,32 +269,60 @@ impl RuleSet {
         &self.rules
     }
 
-    /// Positions of the grant rules that could match someone in `groups`, in rule order.
-    fn candidates<'a>(&self, groups: impl Iterator<Item = &'a String>) -> Vec<usize> {
-        let mut positions: Vec<usize> = groups
-            .filter_map(|g| self.by_group.get(g))
-            .flatten()
-            .chain(self.unindexed.iter())
-            .copied()
-            .collect();
+    /// Positions of the grant rules that could match someone in `groups`, in rule order,
+    /// and which groups each indexed pattern matched.
+    fn candidates<'a>(&'a self, groups: &'a [String]) -> (Vec<usize>, matcher::PatternHits<'a>) {
+        let mut positions: Vec<usize> = self.unindexed.clone();
+        let mut hits = matcher::PatternHits {
+            groups: HashMap::new(),
+            indexed: self.patterns.as_ref().map(|_| &self.pattern_sources),
+            exact_found: std::collections::HashSet::new(),
+            exact_indexed: Some(&self.by_group),
+        };
+        for group in groups {
+            if let Some(rules) = self.by_group.get(group) {
+                positions.extend_from_slice(rules);
+                hits.exact_found.insert(group.as_str());
+            }
+            // `is_match` allocates nothing; `matches` only runs for the few groups that hit.
+            let Some(set) = self.patterns.as_ref().filter(|set| set.is_match(group)) else {
+                continue;
+            };
+            for index in set.matches(group).iter() {
+                if let (Some(rule), Some(source)) =
+                    (self.pattern_rules.get(index), set.patterns().get(index))
+                {
+                    positions.push(*rule);
+                    hits.groups
+                        .entry(source.as_str())
+                        .or_default()
+                        .push(group.as_str());
+                }
+            }
+        }
         positions.sort_unstable();
         positions.dedup();
-        positions
+        (positions, hits)
     }
 }
 
-/// Exact group names one of which a person must have for `matcher` to hold; `None` when
-/// the matcher can hold without any particular group.
-fn anchors(matcher: &Matcher) -> Option<Vec<String>> {
+/// What a person's groups must satisfy for `matcher` to hold; `None` when it can hold
+/// without any particular group.
+fn anchors(matcher: &Matcher) -> Option<Vec<Anchor>> {
     match matcher {
-        Matcher::Group(TextTest::Exact(group)) => Some(vec![group.clone()]),
-        Matcher::Group(TextTest::OneOf(groups)) => Some(groups.iter().cloned().collect()),
+        Matcher::Group(TextTest::Exact(group)) => Some(vec![Anchor::Group(group.clone())]),
+        Matcher::Group(TextTest::OneOf(groups)) => {
+            Some(groups.iter().cloned().map(Anchor::Group).collect())
+        }
+        Matcher::Group(TextTest::Pattern(regex)) => {
+            Some(vec![Anchor::Pattern(regex.as_str().to_owned())])
+        }
         Matcher::All(items) => items.iter().find_map(anchors),
         Matcher::Any(items) => items
             .iter()
             .map(anchors)
             .collect::<Option<Vec<_>>>()
-            .map(|v| v.concat()),
+            .map(|v| v.into_iter().flatten().collect()),
         _ => None,
     }
 }

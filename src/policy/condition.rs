@@ -194,6 +194,25 @@ impl Condition {
         &self.key
     }
 
+    /// Every context key (lowercase) the condition reads: its own key and the keys of the
+    /// policy variables in its values.
+    pub fn referenced_keys(&self) -> Vec<&str> {
+        let mut keys = vec![self.key_lowercase.as_str()];
+        match &self.values {
+            Values::Strings(templates) => {
+                keys.extend(templates.iter().flat_map(Template::variable_keys))
+            }
+            Values::Patterns(patterns) => {
+                keys.extend(patterns.iter().flat_map(|(t, _)| t.variable_keys()))
+            }
+            Values::Arns(patterns) => {
+                keys.extend(patterns.iter().flat_map(|(t, _)| t.variable_keys()))
+            }
+            _ => {}
+        }
+        keys
+    }
+
     /// The values as written (a scalar or a list).
     pub fn values_as_written(&self) -> &serde_json::Value {
         &self.written_values

@@ -2,17 +2,28 @@
 //! condition keys.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::principal::Principal;
 
 /// Condition keys and their values. Key names are case-insensitive (stored lowercased);
-/// values are kept as given, and every key may hold several values.
+/// values are kept as given, and every key may hold several values. A context may sit on a
+/// shared base (keys common to many requests, such as a person's claims); its own keys win.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
     keys: HashMap<String, Vec<String>>,
+    base: Option<Arc<RequestContext>>,
 }
 
 impl RequestContext {
+    /// An empty context over `base`: cheap to make, whatever `base` holds.
+    pub fn over(base: Arc<RequestContext>) -> Self {
+        Self {
+            keys: HashMap::new(),
+            base: Some(base),
+        }
+    }
+
     /// Sets `key` to `values`, replacing what it held.
     pub fn insert(&mut self, key: &str, values: Vec<String>) {
         self.keys.insert(key.to_ascii_lowercase(), values);
@@ -26,7 +37,13 @@ impl RequestContext {
     /// The values of `key`, which must already be lowercase (compiled policies store their
     /// keys lowercased).
     pub fn values(&self, lowercase_key: &str) -> Option<&[String]> {
-        self.keys.get(lowercase_key).map(Vec::as_slice)
+        match self.keys.get(lowercase_key) {
+            Some(values) => Some(values.as_slice()),
+            None => self
+                .base
+                .as_deref()
+                .and_then(|base| base.values(lowercase_key)),
+        }
     }
 
     /// The values of `key`, in any letter case.
@@ -34,9 +51,9 @@ impl RequestContext {
         self.values(&key.to_ascii_lowercase())
     }
 
-    /// Whether no key is set.
+    /// Whether no key is set, here or in the base.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.keys.is_empty() && self.base.as_deref().is_none_or(RequestContext::is_empty)
     }
 }
 

@@ -269,6 +269,22 @@ impl Policy {
 }
 
 impl Policy {
+    /// Every context key (lowercase) the policy's conditions and resource variables read.
+    pub fn referenced_keys(&self) -> std::collections::BTreeSet<String> {
+        let mut keys = std::collections::BTreeSet::new();
+        for statement in &self.statements {
+            for condition in &statement.conditions {
+                keys.extend(condition.referenced_keys().into_iter().map(str::to_owned));
+            }
+            for pattern in statement.resources.iter().flat_map(|r| r.items.iter()) {
+                if let ResourcePattern::Template(template) = pattern {
+                    keys.extend(template.variable_keys().map(str::to_owned));
+                }
+            }
+        }
+        keys
+    }
+
     /// The document in a canonical form: keys in a fixed order, no white space, every value
     /// in the shape it was written. Parsing it gives the same statements, and it is never
     /// larger than the original, so it passes the same size limit.

@@ -150,7 +150,22 @@ pub fn add_claims(
     prefix: &str,
     claims: &serde_json::Map<String, serde_json::Value>,
 ) {
+    add_claims_where(context, prefix, claims, |_| true);
+}
+
+/// [`add_claims`] for the claims whose key (`<prefix>:<claim>`, lowercase) `wanted` accepts:
+/// a caller that knows which keys its policies read copies only those.
+pub fn add_claims_where(
+    context: &mut RequestContext,
+    prefix: &str,
+    claims: &serde_json::Map<String, serde_json::Value>,
+    wanted: impl Fn(&str) -> bool,
+) {
     for (name, value) in claims {
+        let key = format!("{prefix}:{name}").to_ascii_lowercase();
+        if !wanted(&key) {
+            continue;
+        }
         let values: Vec<String> = match value {
             serde_json::Value::String(s) => vec![s.clone()],
             serde_json::Value::Number(n) => vec![n.to_string()],
@@ -161,7 +176,7 @@ pub fn add_claims(
                 .collect(),
             _ => continue,
         };
-        context.insert(&format!("{prefix}:{name}"), values);
+        context.insert(&key, values);
     }
 }
 

@@ -23,7 +23,7 @@ pub use document::{
     Effect, Finding, Policy, PolicyError, PolicyKind, Statement, Version, counted_size,
 };
 pub use evaluate::{Decision, Evaluation, PolicyRole, PolicySet, StatementRef, evaluate};
-pub use keys::{GlobalKeys, PrincipalType, add_claims, iso8601};
+pub use keys::{GlobalKeys, PrincipalType, add_claims, add_claims_where, iso8601};
 pub use principal::{Principal, PrincipalMatch, PrincipalSet};
 pub use simulate::{
     BoundaryDetail, ContextEntry, ContextKeyType, EvaluationResult, MatchedStatement, NamedPolicy,

@@ -60,6 +60,14 @@ impl Template {
         Ok(Self { parts })
     }
 
+    /// The context keys (lowercase) the template's variables read.
+    pub(crate) fn variable_keys(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Variable { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether the template has any variables.
     pub(crate) fn has_variables(&self) -> bool {
         self.parts
