@@ -4,15 +4,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rolegate");
+use crate::support::config_folder;
 
-fn config_folder(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
-    std::fs::write(dir.path().join("rolegate.toml"), text).unwrap();
-    dir
-}
+const BIN: &str = env!("CARGO_BIN_EXE_rolegate");
 
 #[test]
 fn version_is_printed() {

@@ -144,11 +144,11 @@ async fn readiness_follows_the_redis_store() {
     use rolegate::server::Server;
 
     let redis = crate::support::redis::RedisServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
-    let text = format!("listen = \"127.0.0.1:0\"\nstore = \"{}\"\n", redis.url);
-    let config = Config::parse(&dir.path().join("rolegate.toml"), &text, &|_| None).unwrap();
+    let dir = crate::support::config_folder(&format!(
+        "listen = \"127.0.0.1:0\"\nstore = \"{}\"\n",
+        redis.url
+    ));
+    let config = Config::load(&dir.path().join("rolegate.toml"), &|_| None).unwrap();
     let server = Server::start(config).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -197,11 +197,10 @@ async fn serve_fails_to_start_when_redis_is_unreachable() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
-    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
-    let text = format!("listen = \"127.0.0.1:0\"\nstore = \"redis://:pw@127.0.0.1:{port}/0\"\n");
-    let config = Config::parse(&dir.path().join("rolegate.toml"), &text, &|_| None).unwrap();
+    let dir = crate::support::config_folder(&format!(
+        "listen = \"127.0.0.1:0\"\nstore = \"redis://:pw@127.0.0.1:{port}/0\"\n"
+    ));
+    let config = Config::load(&dir.path().join("rolegate.toml"), &|_| None).unwrap();
     let error = format!(
         "{:#}",
         Server::start(config)

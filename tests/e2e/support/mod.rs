@@ -42,6 +42,16 @@ impl Drop for DemoServer {
     }
 }
 
+/// A temporary folder holding `rolegate.toml` with `text`, and the default (empty)
+/// `mappings/directory` and `mappings/rules` folders it points to.
+pub(crate) fn config_folder(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/directory")).unwrap();
+    std::fs::create_dir_all(dir.path().join("mappings/rules")).unwrap();
+    std::fs::write(dir.path().join("rolegate.toml"), text).unwrap();
+    dir
+}
+
 /// A browser: keeps cookies, does not follow redirects (tests follow them step by step).
 pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
