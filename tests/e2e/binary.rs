@@ -149,3 +149,37 @@ fn docker_config_passes_check() {
     );
     assert!(stdout.contains("listen      0.0.0.0:8080"), "{stdout}");
 }
+
+/// A directory whose one role has a trust policy with a misspelt element.
+const BROKEN_DIRECTORY: &str = r#"accounts:
+  - id: "123456789012"
+    alias: shop
+    roles:
+      - name: Admin
+        trust_policy: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Actions": "sts:AssumeRole"}]}
+"#;
+
+#[test]
+fn malformed_policy_stops_check_and_start_up_with_file_path_and_reason() {
+    let dir = config_folder("listen = \"127.0.0.1:0\"\n");
+    let directory = dir.path().join("mappings/directory/accounts.yaml");
+    std::fs::write(&directory, BROKEN_DIRECTORY).unwrap();
+    let file = dir.path().join("rolegate.toml");
+    let expected = format!(
+        "{}:6: `arn:aws:iam::123456789012:role/Admin trust policy`: $.Statement[0].Actions: unknown element `Actions` (did you mean `Action`?)",
+        directory.display()
+    );
+    for command in ["check", "serve"] {
+        let output = Command::new(BIN)
+            .args([command, "--config"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&expected),
+            "{command}: missing `{expected}` in:\n{stderr}"
+        );
+    }
+}
