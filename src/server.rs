@@ -11,7 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, IdpProtocol, PublicUrl};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
-use crate::mapping::Mappings;
+use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
 use crate::web::{self, AppState, IdpRegistry};
 
@@ -32,8 +32,10 @@ impl Server {
         let stores = Stores::open(&config.store, clock.clone())
             .await
             .with_context(|| format!("opening the store `{}`", config.store.describe()))?;
-        let mappings = Mappings::load(&config.directory, &config.mappings)
+        let mappings = MappingsHandle::load(&config.directory, &config.mappings, clock.clone())
             .map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+        let mappings = Arc::new(mappings);
+        mappings.clone().spawn_watcher(POLL_INTERVAL);
         let state = build_state(&config, stores, None, clock, mappings)?;
         Ok(Self { listener, state })
     }
@@ -57,6 +59,7 @@ impl Server {
         let config = demo::config(bound, public_url, provider.idp_config());
         let mappings =
             Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+        let mappings = Arc::new(MappingsHandle::fixed(mappings, clock.clone()));
         let state = build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)?;
         Ok(Self { listener, state })
     }
@@ -94,7 +97,7 @@ fn build_state(
     stores: Stores,
     demo: Option<Arc<DemoProvider>>,
     clock: Arc<dyn Clock>,
-    mappings: Mappings,
+    mappings: Arc<MappingsHandle>,
 ) -> anyhow::Result<AppState> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -131,7 +134,7 @@ fn build_state(
         idps: Arc::new(IdpRegistry::new(providers)),
         demo,
         public_url: config.public_url.clone(),
-        mappings: Arc::new(mappings),
+        mappings,
     })
 }
 

@@ -8,6 +8,7 @@ mod engine;
 mod lint;
 mod matcher;
 mod raw;
+mod reload;
 mod template;
 
 use std::collections::{BTreeMap, HashMap};
@@ -19,6 +20,7 @@ pub use engine::{
     CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, evaluate,
 };
 pub use lint::{KnownIdp, Lint, lint};
+pub use reload::{MappingsHandle, POLL_INTERVAL, ReloadStatus};
 
 use crate::directory::{Directory, Origin};
 use matcher::{Matcher, TextTest};

@@ -32,7 +32,7 @@ use crate::clock::Clock;
 use crate::config::PublicUrl;
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
-use crate::mapping::Mappings;
+use crate::mapping::MappingsHandle;
 use crate::store::Stores;
 
 /// The name of the browser-session cookie.
@@ -74,8 +74,8 @@ pub struct AppState {
     pub demo: Option<Arc<DemoProvider>>,
     /// The origin browsers use.
     pub public_url: PublicUrl,
-    /// The directory and the mapping rules.
-    pub mappings: Arc<Mappings>,
+    /// The directory and the mapping rules, reloadable.
+    pub mappings: Arc<MappingsHandle>,
 }
 
 /// The whole HTTP application.

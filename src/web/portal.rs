@@ -41,14 +41,14 @@ async fn portal(State(state): State<AppState>, signed_in: SignedIn) -> Result<Po
         honour_idp_roles: false,
         explain: false,
     };
-    let offer = evaluate(&state.mappings.rules, &state.mappings.directory, &input);
+    let mappings = state.mappings.current();
+    let offer = evaluate(&mappings.rules, &mappings.directory, &input);
     let mut accounts: Vec<AccountRoles> = Vec::new();
     for role in offer.roles {
         match accounts.iter_mut().find(|a| a.id == role.account_id) {
             Some(account) => account.roles.push(role),
             None => {
-                let colour = state
-                    .mappings
+                let colour = mappings
                     .directory
                     .account(&role.account_id)
                     .map_or_else(String::new, |a| a.colour.clone());

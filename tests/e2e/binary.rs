@@ -183,3 +183,75 @@ fn malformed_policy_stops_check_and_start_up_with_file_path_and_reason() {
         );
     }
 }
+
+const SHOP_DIRECTORY: &str = "accounts:\n  - id: \"123456789012\"\n    alias: shop\n    roles:\n      - name: Admin\n        trust_policy: {\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Principal\": \"*\", \"Action\": \"sts:AssumeRoleWithWebIdentity\"}]}\n";
+const SHOP_RULE: &str =
+    "rules:\n  - id: a\n    when: { group: x }\n    then: { account: shop, role: Admin }\n";
+
+/// Reads JSON log lines until one has `message`; returns it.
+fn wait_for_log(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    message: &str,
+) -> serde_json::Value {
+    for line in lines.by_ref() {
+        let entry: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        if entry["fields"]["message"] == message {
+            return entry;
+        }
+    }
+    panic!("the server exited before logging `{message}`");
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    assert!(
+        Command::new("kill")
+            .args([name, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+#[test]
+fn serve_reloads_mappings_on_sighup_and_keeps_the_last_good_ones_on_error() {
+    let dir = config_folder("listen = \"127.0.0.1:0\"\n");
+    std::fs::write(
+        dir.path().join("mappings/directory/shop.yaml"),
+        SHOP_DIRECTORY,
+    )
+    .unwrap();
+    let rules = dir.path().join("mappings/rules/r.yaml");
+    std::fs::write(&rules, SHOP_RULE).unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(dir.path().join("rolegate.toml"))
+        .env("ROLEGATE_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_log(&mut lines, "rolegate listening");
+
+    // No file changed, so only the signal can cause this reload.
+    signal(&child, "-HUP");
+    let reloaded = wait_for_log(&mut lines, "mappings reloaded");
+    assert_eq!(reloaded["fields"]["cause"], "SIGHUP");
+    assert_eq!(reloaded["fields"]["generation"], 2);
+    assert_eq!(reloaded["fields"]["rules"], 1);
+
+    std::fs::write(&rules, "rules:\n  - id: a\n    when: { group: { regex: '(' } }\n    then: { account: shop, role: Admin }\n").unwrap();
+    signal(&child, "-HUP");
+    let failed = wait_for_log(
+        &mut lines,
+        "mappings reload failed; the previous mappings keep serving",
+    );
+    let problems = failed["fields"]["problems"].as_str().unwrap();
+    assert!(
+        problems.contains("r.yaml:3: group: invalid regex"),
+        "{problems}"
+    );
+
+    signal(&child, "-TERM");
+    assert!(child.wait().unwrap().success());
+}
