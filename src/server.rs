@@ -13,7 +13,7 @@ use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
-use crate::web::{self, AppState, IdpRegistry};
+use crate::web::{self, AppState, IdpRegistry, RecentSignIns};
 
 /// How long an outgoing request to an identity provider may take.
 const IDP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,6 +135,8 @@ fn build_state(
         demo,
         public_url: config.public_url.clone(),
         mappings,
+        admin: Arc::new(config.admin.clone()),
+        recent: Arc::new(RecentSignIns::default()),
     })
 }
 

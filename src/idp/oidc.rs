@@ -176,6 +176,11 @@ impl OidcProvider {
         &self.display_name
     }
 
+    /// The claim path that holds the groups.
+    pub fn groups_claim(&self) -> &str {
+        &self.settings.groups_claim
+    }
+
     /// Discovery metadata (with JWKS), fetched when missing or older than [`METADATA_TTL`].
     async fn metadata(&self) -> Result<CoreProviderMetadata, SignInError> {
         let now = self.clock.now();

@@ -133,6 +133,7 @@ async fn oidc_callback(
     // OWASP session management: a new session id at every privilege change.
     session.cycle_id().await?;
     session.insert(session::IDENTITY, &identity).await?;
+    state.recent.record(&identity);
     tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");
     Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
 }

@@ -42,6 +42,9 @@ pub enum Error {
     /// The request body is larger than the endpoint accepts.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// A signed-in person who is not an administrator asked for an admin page.
+    #[error("not an administrator")]
+    NotAdmin,
     /// A state-changing form arrived without the session's CSRF token.
     #[error("missing or wrong CSRF token")]
     Csrf,
@@ -70,7 +73,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Csrf => StatusCode::FORBIDDEN,
+            Error::Csrf | Error::NotAdmin => StatusCode::FORBIDDEN,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
             Error::SignIn(e) if e.is_upstream() => StatusCode::BAD_GATEWAY,
             Error::SignIn(_) => StatusCode::BAD_REQUEST,
@@ -90,6 +93,7 @@ impl Error {
             Error::Rejected(_) => "The request was malformed.",
             Error::InvalidInput { message, .. } => message,
             Error::PayloadTooLarge => "The request is too large.",
+            Error::NotAdmin => "This page is for rolegate administrators.",
             Error::Csrf => {
                 "This form has expired or did not come from rolegate. Go back, reload and try again."
             }

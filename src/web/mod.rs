@@ -3,6 +3,7 @@
 //! Handlers are thin: parse, call the domain, render. Each area has its own `router()`;
 //! [`app`] merges them and applies the layers once.
 
+mod admin;
 mod api;
 mod assets;
 mod auth;
@@ -11,6 +12,7 @@ mod error;
 mod extract;
 mod health;
 mod portal;
+mod recent;
 mod redirect;
 pub mod session;
 
@@ -26,10 +28,11 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use error::{Error, ErrorReport};
+pub use recent::RecentSignIns;
 pub use redirect::safe_return_to;
 
 use crate::clock::Clock;
-use crate::config::PublicUrl;
+use crate::config::{Admin, PublicUrl};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::MappingsHandle;
@@ -76,6 +79,10 @@ pub struct AppState {
     pub public_url: PublicUrl,
     /// The directory and the mapping rules, reloadable.
     pub mappings: Arc<MappingsHandle>,
+    /// Who may use the admin pages.
+    pub admin: Arc<Admin>,
+    /// The last sign-ins' claims, for the mapping playground.
+    pub recent: Arc<RecentSignIns>,
 }
 
 /// The whole HTTP application.
@@ -89,6 +96,7 @@ pub fn app(state: AppState) -> Router {
             i64::try_from(session::IDLE_TIMEOUT.as_secs()).unwrap_or(i64::MAX),
         )));
     let mut router = Router::new()
+        .merge(admin::router())
         .merge(api::router())
         .merge(auth::router())
         .merge(portal::router())

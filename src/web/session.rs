@@ -72,6 +72,35 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// A signed-in rolegate administrator (a member of a configured admin group, or a configured
+/// admin subject); others get a 403 page.
+#[derive(Debug)]
+pub struct AdminUser(pub SignedIn);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = Response;
+
+    #[tracing::instrument(skip_all)]
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let signed_in =
+            <SignedIn as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        let identity = &signed_in.identity;
+        let admin = state.admin.subjects.contains(&identity.subject)
+            || identity
+                .groups
+                .iter()
+                .any(|g| state.admin.groups.contains(g));
+        if admin {
+            Ok(Self(signed_in))
+        } else {
+            Err(Error::NotAdmin.into_response())
+        }
+    }
+}
+
 /// `/login`, with `return_to` when it is not the portal itself.
 fn login_url(return_to: &str) -> String {
     if return_to == "/" {

@@ -9,6 +9,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod admin;
 mod binary;
 mod mappings;
 mod policy;

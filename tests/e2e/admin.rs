@@ -1,0 +1,171 @@
+//! The admin pages: who may see them, the rule list, and the playground.
+
+use crate::support::{DemoServer, browser, hidden_input, location, query_pairs};
+
+async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
+    let client = browser();
+    let started = client.get(server.url("/login/demo")).send().await.unwrap();
+    let mut form = query_pairs(&location(&started));
+    form.push(("subject".into(), subject.into()));
+    let approved = client
+        .post(server.url("/demo-idp/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let done = client.get(location(&approved)).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+    client
+}
+
+#[tokio::test]
+async fn only_admins_see_the_mappings_page() {
+    let server = DemoServer::start().await;
+    let anonymous = browser()
+        .get(server.url("/admin/mappings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&anonymous), "/login?return_to=%2Fadmin%2Fmappings");
+    let bob = signed_in_as(&server, "demo-bob").await;
+    let refused = bob.get(server.url("/admin/mappings")).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("for rolegate administrators")
+    );
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let page = alice
+        .get(server.url("/admin/mappings"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for rule in [
+        "aws-group-convention",
+        "production-needs-mfa",
+        "contractors-never-production",
+    ] {
+        assert!(
+            html.contains(&format!("<code>{rule}</code>")),
+            "{rule} missing"
+        );
+    }
+    assert!(html.contains("Generation 1, loaded"), "{html}");
+    assert!(
+        html.contains("mappings/rules/10-conventions.yaml:3"),
+        "rule origins are shown: {html}"
+    );
+}
+
+#[tokio::test]
+async fn playground_explains_pasted_claims() {
+    let server = DemoServer::start().await;
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let html = alice
+        .get(server.url("/admin/mappings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_input(&html, "csrf").unwrap();
+    let claims = r#"{"sub": "u1", "email": "u1@example.com", "email_verified": true, "aud": "rolegate-demo", "amr": ["pwd", "mfa"], "groups": ["AWS_staging_Developer"]}"#;
+    let response = alice
+        .post(server.url("/admin/mappings/test"))
+        .form(&[("csrf", csrf.as_str()), ("idp", "demo"), ("claims", claims)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("<strong>staging / Developer</strong>"),
+        "{html}"
+    );
+    assert!(html.contains("granted by alias-group-convention"), "{html}");
+    assert!(
+        html.contains("<code>admins-sandbox</code></td><td>not matched</td>"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn playground_uses_a_recent_sign_in() {
+    let server = DemoServer::start().await;
+    let _bob = signed_in_as(&server, "demo-bob").await;
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let html = alice
+        .get(server.url("/admin/mappings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Bob Builder via demo (demo-bob)"), "{html}");
+    let csrf = hidden_input(&html, "csrf").unwrap();
+    // Newest first: Alice is 0, Bob is 1.
+    let response = alice
+        .post(server.url("/admin/mappings/test"))
+        .form(&[("csrf", csrf.as_str()), ("recent", "1"), ("idp", "demo")])
+        .send()
+        .await
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("<strong>staging / Developer</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("demo-bob"),
+        "the claims used are shown: {html}"
+    );
+}
+
+#[tokio::test]
+async fn playground_reports_bad_claims_and_needs_the_csrf_token() {
+    let server = DemoServer::start().await;
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let html = alice
+        .get(server.url("/admin/mappings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden_input(&html, "csrf").unwrap();
+    for (claims, problem) in [
+        ("{not json", "the claims are not JSON (line 1, column 2)"),
+        ("[1, 2]", "the claims must be a JSON object"),
+        (
+            r#"{"email": "x@example.com"}"#,
+            "the claims need a string `sub`",
+        ),
+    ] {
+        let response = alice
+            .post(server.url("/admin/mappings/test"))
+            .form(&[("csrf", csrf.as_str()), ("idp", "demo"), ("claims", claims)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.text().await.unwrap().contains(problem),
+            "{problem}"
+        );
+    }
+    let forged = alice
+        .post(server.url("/admin/mappings/test"))
+        .form(&[("csrf", "forged"), ("idp", "demo"), ("claims", "{}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
