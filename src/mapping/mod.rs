@@ -7,6 +7,7 @@ mod compile;
 mod engine;
 mod lint;
 mod matcher;
+mod prefix;
 mod raw;
 mod reload;
 mod template;
@@ -197,10 +198,15 @@ pub struct Rule {
 pub struct RuleSet {
     rules: Vec<Rule>,
     by_group: HashMap<String, Vec<usize>>,
+    /// Group patterns with literal prefixes, tried only for groups that start with one.
+    prefixed: prefix::PrefixIndex,
+    /// For each pattern in `prefixed`, the rules it anchors.
+    prefixed_rules: Vec<Vec<usize>>,
+    /// Group patterns without a literal prefix.
     patterns: Option<regex::RegexSet>,
     /// For each pattern in `patterns`, the rule it anchors.
     pattern_rules: Vec<usize>,
-    /// The sources of the patterns in `patterns`.
+    /// The sources of every indexed pattern (both kinds).
     pattern_sources: std::collections::HashSet<String>,
     unindexed: Vec<usize>,
 }
@@ -208,12 +214,15 @@ pub struct RuleSet {
 /// Something a person's groups must satisfy for a rule to hold.
 enum Anchor {
     Group(String),
-    Pattern(String),
+    Pattern(regex::Regex),
 }
 
 impl RuleSet {
     fn new(rules: Vec<Rule>) -> Self {
         let mut by_group: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut prefixed = prefix::PrefixIndex::new();
+        let mut prefixed_rules: Vec<Vec<usize>> = Vec::new();
+        let mut indexed_sources = std::collections::HashSet::new();
         let mut sources = Vec::new();
         let mut pattern_rules = Vec::new();
         let mut unindexed = Vec::new();
@@ -228,10 +237,21 @@ impl RuleSet {
                             Anchor::Group(group) => {
                                 by_group.entry(group).or_default().push(position)
                             }
-                            Anchor::Pattern(source) => {
-                                sources.push(source);
-                                pattern_rules.push(position);
-                            }
+                            Anchor::Pattern(regex) => match prefixed.insert(&regex) {
+                                Some(index) => {
+                                    if prefixed_rules.len() <= index {
+                                        prefixed_rules.resize(index + 1, Vec::new());
+                                    }
+                                    if let Some(rules) = prefixed_rules.get_mut(index) {
+                                        rules.push(position);
+                                    }
+                                    indexed_sources.insert(regex.as_str().to_owned());
+                                }
+                                None => {
+                                    sources.push(regex.as_str().to_owned());
+                                    pattern_rules.push(position);
+                                }
+                            },
                         }
                     }
                 }
@@ -251,17 +271,17 @@ impl RuleSet {
                 }
             }
         };
-        let pattern_sources = if patterns.is_some() {
-            sources.into_iter().collect()
-        } else {
-            Default::default()
-        };
+        if patterns.is_some() {
+            indexed_sources.extend(sources);
+        }
         Self {
             rules,
             by_group,
+            prefixed,
+            prefixed_rules,
             patterns,
             pattern_rules,
-            pattern_sources,
+            pattern_sources: indexed_sources,
             unindexed,
         }
     }
@@ -277,7 +297,7 @@ impl RuleSet {
         let mut positions: Vec<usize> = self.unindexed.clone();
         let mut hits = matcher::PatternHits {
             groups: HashMap::new(),
-            indexed: self.patterns.as_ref().map(|_| &self.pattern_sources),
+            indexed: Some(&self.pattern_sources),
             exact_found: std::collections::HashSet::new(),
             exact_indexed: Some(&self.by_group),
         };
@@ -286,6 +306,14 @@ impl RuleSet {
                 positions.extend_from_slice(rules);
                 hits.exact_found.insert(group.as_str());
             }
+            self.prefixed.matches(group, |index| {
+                if let (Some(rules), Some(source)) =
+                    (self.prefixed_rules.get(index), self.prefixed.source(index))
+                {
+                    positions.extend_from_slice(rules);
+                    hits.groups.entry(source).or_default().push(group.as_str());
+                }
+            });
             // `is_match` allocates nothing; `matches` only runs for the few groups that hit.
             let Some(set) = self.patterns.as_ref().filter(|set| set.is_match(group)) else {
                 continue;
@@ -316,9 +344,7 @@ fn anchors(matcher: &Matcher) -> Option<Vec<Anchor>> {
         Matcher::Group(TextTest::OneOf(groups)) => {
             Some(groups.iter().cloned().map(Anchor::Group).collect())
         }
-        Matcher::Group(TextTest::Pattern(regex)) => {
-            Some(vec![Anchor::Pattern(regex.as_str().to_owned())])
-        }
+        Matcher::Group(TextTest::Pattern(regex)) => Some(vec![Anchor::Pattern(regex.clone())]),
         Matcher::All(items) => items.iter().find_map(anchors),
         Matcher::Any(items) => items
             .iter()
