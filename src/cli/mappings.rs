@@ -214,15 +214,9 @@ fn test(
         Protocol::Oidc
     };
     let identity = IdpName::parse(&idp_name).ok().and_then(|name| {
-        let issuer = claims
-            .get("iss")
-            .and_then(|i| i.as_str())
-            .unwrap_or_default()
-            .to_owned();
-        Identity::from_claims(
+        Identity::from_pasted_claims(
             name,
             protocol,
-            issuer,
             claims,
             groups_claim,
             crate::clock::unix_seconds(now),

@@ -101,4 +101,21 @@ impl Identity {
             claims,
         })
     }
+
+    /// An identity from claims pasted by an administrator (the playground, `mappings test`):
+    /// as [`Identity::from_claims`], with the issuer taken from the `iss` claim when present.
+    pub fn from_pasted_claims(
+        idp: IdpName,
+        protocol: Protocol,
+        claims: serde_json::Map<String, serde_json::Value>,
+        groups_claim: &str,
+        signed_in_at: u64,
+    ) -> Option<Self> {
+        let issuer = claims
+            .get("iss")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Self::from_claims(idp, protocol, issuer, claims, groups_claim, signed_in_at)
+    }
 }

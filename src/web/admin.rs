@@ -203,15 +203,9 @@ fn identity_from_form(state: &AppState, form: &PlaygroundForm) -> Result<Identit
         .idps
         .get(&form.idp)
         .ok_or_else(|| format!("`{}` is not a configured identity provider", form.idp))?;
-    let issuer = claims
-        .get("iss")
-        .and_then(|i| i.as_str())
-        .unwrap_or_default()
-        .to_owned();
-    Identity::from_claims(
+    Identity::from_pasted_claims(
         provider.name().clone(),
         Protocol::Oidc,
-        issuer,
         claims,
         provider.groups_claim(),
         state.clock.unix_seconds(),

@@ -1,22 +1,6 @@
 //! The admin pages: who may see them, the rule list, and the playground.
 
-use crate::support::{DemoServer, browser, hidden_input, location, query_pairs};
-
-async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
-    let client = browser();
-    let started = client.get(server.url("/login/demo")).send().await.unwrap();
-    let mut form = query_pairs(&location(&started));
-    form.push(("subject".into(), subject.into()));
-    let approved = client
-        .post(server.url("/demo-idp/authorize"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let done = client.get(location(&approved)).send().await.unwrap();
-    assert_eq!(location(&done), "/");
-    client
-}
+use crate::support::{DemoServer, browser, hidden_input, location, signed_in_as};
 
 #[tokio::test]
 async fn only_admins_see_the_mappings_page() {

@@ -1,7 +1,7 @@
 //! Signing in through the demo OpenID Provider with the broker's real OIDC client, and the
 //! attacks on that flow.
 
-use crate::support::{DemoServer, browser, hidden_input, location, query_pairs};
+use crate::support::{DemoServer, browser, hidden_input, location, query_pairs, signed_in_as};
 
 /// Walks a browser from `/login/demo` to the callback URL the demo provider redirects to,
 /// signing in as `subject`. Returns the callback URL (not yet visited).
@@ -33,14 +33,6 @@ async fn callback_for(
         .await
         .unwrap();
     location(&approved)
-}
-
-async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
-    let client = browser();
-    let callback = callback_for(server, &client, "/login/demo", subject).await;
-    let done = client.get(&callback).send().await.unwrap();
-    assert_eq!(location(&done), "/");
-    client
 }
 
 #[tokio::test]

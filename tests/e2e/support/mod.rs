@@ -61,6 +61,23 @@ pub(crate) fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// A browser signed in to `server` through the demo provider as `subject`.
+pub(crate) async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
+    let client = browser();
+    let started = client.get(server.url("/login/demo")).send().await.unwrap();
+    let mut form = query_pairs(&location(&started));
+    form.push(("subject".into(), subject.into()));
+    let approved = client
+        .post(server.url("/demo-idp/authorize"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let done = client.get(location(&approved)).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+    client
+}
+
 /// The `Location` header of a redirect.
 pub(crate) fn location(response: &reqwest::Response) -> String {
     assert!(
