@@ -411,7 +411,7 @@ impl Builder {
             roles,
             identity_providers,
             origin: Origin {
-                file: file.to_owned(),
+                file: file.into(),
                 line: at,
             },
             id,
@@ -587,7 +587,7 @@ impl Builder {
             max_session_duration: Duration::from_secs(max_session),
             tags: raw.tags,
             origin: Origin {
-                file: file.to_owned(),
+                file: file.into(),
                 line: at,
             },
         })

@@ -20,8 +20,8 @@ use crate::policy::Policy;
 /// Where something was defined: file and line, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// The file.
-    pub file: std::path::PathBuf,
+    /// The file (shared: every rule and role of a file names it).
+    pub file: std::sync::Arc<std::path::Path>,
     /// 1-based line.
     pub line: u32,
 }
@@ -97,9 +97,9 @@ impl Directory {
 
     /// The account with this id or alias.
     pub fn account(&self, id_or_alias: &str) -> Option<&Account> {
-        let index = AccountId::parse(id_or_alias)
-            .ok()
-            .and_then(|id| self.by_id.get(&id))
+        let index = self
+            .by_id
+            .get(id_or_alias)
             .or_else(|| self.by_alias.get(id_or_alias))?;
         self.accounts.get(*index)
     }
@@ -151,7 +151,7 @@ pub fn validate_tag(key: &str, value: &str) -> Result<(), String> {
             "tag key `{key}` must be 1-128 characters of letters, digits, spaces and _.:/=+-@"
         ));
     }
-    if key.to_ascii_lowercase().starts_with("aws:") {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         return Err(format!("tag key `{key}`: the `aws:` prefix is reserved"));
     }
     if value.chars().count() > 256 || !value.chars().all(allowed) {

@@ -24,6 +24,14 @@ impl AccountId {
     }
 }
 
+/// Lets maps keyed by account id be searched with a `&str` (the derived `Hash` and `Eq` are
+/// those of the digits).
+impl std::borrow::Borrow<str> for AccountId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

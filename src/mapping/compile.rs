@@ -75,7 +75,7 @@ pub fn compile_sources(sources: &[(PathBuf, String)]) -> Result<RuleSet, Mapping
         };
         for raw_rule in raw.rules {
             let origin = Origin {
-                file: file.clone(),
+                file: file.as_path().into(),
                 line: line(&raw_rule),
             };
             let id = raw_rule.value.id.value.clone();

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::matcher::{Bindings, Subject};
 use super::{GrantTemplate, Rule, RuleSet};
-use crate::directory::{Directory, Role, is_iam_name_char};
+use crate::directory::{Account, Directory, Origin, Role, is_iam_name_char};
 use crate::idp::{Identity, Protocol};
 use crate::policy::{
     AssumeAction, Decision, GlobalKeys, Principal, RequestContext, StatementRef, TrustRequest,
@@ -75,11 +75,20 @@ pub struct RuleOutcome {
     /// The rule id.
     pub rule: String,
     /// Where it is written.
-    pub origin: String,
-    /// `matched`, `not matched`, `not considered`.
-    pub outcome: String,
+    #[serde(serialize_with = "serialize_display")]
+    pub origin: Origin,
+    /// `matched` or `not matched`.
+    pub outcome: &'static str,
     /// Why not, or what it granted.
     pub detail: String,
+}
+
+/// Writes an origin as `file:line`.
+fn serialize_display<S: serde::Serializer>(
+    origin: &Origin,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(origin)
 }
 
 /// What became of one candidate grant.
@@ -92,7 +101,7 @@ pub struct CandidateOutcome {
     /// The rules that granted it.
     pub granted_by: Vec<String>,
     /// `offered` or the reason it was not.
-    pub outcome: String,
+    pub outcome: &'static str,
     /// The trust statement, deny rule or missing piece behind the outcome.
     pub detail: String,
 }
@@ -145,8 +154,11 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
         grant: None,
         pattern_hits: hits.as_ref(),
     };
-    let mut explanation = Explanation::default();
-    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut explanation = Explanation {
+        rules: Vec::with_capacity(positions.len()),
+        candidates: Vec::new(),
+    };
+    let mut candidates: Vec<Candidate> = Vec::with_capacity(positions.len());
     for rule in positions.iter().filter_map(|p| rules.rules.get(*p)) {
         if rule.deny {
             continue;
@@ -180,21 +192,13 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
             add_candidate(&mut candidates, candidate);
         }
     }
-    let mut roles = Vec::new();
+    // Sized up front: these vectors of large items would otherwise regrow mid-evaluation.
+    let mut roles = Vec::with_capacity(candidates.len());
+    explanation.candidates.reserve_exact(candidates.len());
     let mut claims = ClaimContexts::new(input, directory);
     for candidate in candidates {
-        let (result, detail) = check(rules, directory, input, &mut claims, &candidate);
-        let outcome_text = match &result {
-            Some(_) => "offered".to_owned(),
-            None => detail.0.clone(),
-        };
-        explanation.candidates.push(CandidateOutcome {
-            account: candidate.account.clone(),
-            role: candidate.role.clone(),
-            granted_by: candidate.granted_by.clone(),
-            outcome: outcome_text,
-            detail: detail.1,
-        });
+        let (result, outcome) = check(rules, directory, input, &mut claims, candidate);
+        explanation.candidates.push(outcome);
         if let Some(role) = result {
             merge_offer(&mut roles, role);
         }
@@ -218,11 +222,11 @@ fn merge_offer(roles: &mut Vec<OfferedRole>, role: OfferedRole) {
     }
 }
 
-fn outcome(rule: &Rule, outcome: &str, detail: String) -> RuleOutcome {
+fn outcome(rule: &Rule, outcome: &'static str, detail: String) -> RuleOutcome {
     RuleOutcome {
         rule: rule.id.clone(),
-        origin: rule.origin.to_string(),
-        outcome: outcome.to_owned(),
+        origin: rule.origin.clone(),
+        outcome,
         detail,
     }
 }
@@ -252,13 +256,14 @@ fn render(
 ) -> Candidate {
     let mut notes = Vec::new();
     let account =
-        render_text(&grant.account, "account", identity, bindings, &mut notes).unwrap_or_default();
-    let role = render_text(&grant.role, "role", identity, bindings, &mut notes).unwrap_or_default();
+        render_text(&grant.account, &"account", identity, bindings, &mut notes).unwrap_or_default();
+    let role =
+        render_text(&grant.role, &"role", identity, bindings, &mut notes).unwrap_or_default();
     let mut session_tags = BTreeMap::new();
     for (key, template) in &grant.session_tags {
         let Some(value) = render_text(
             template,
-            &format!("session tag `{key}`"),
+            &format_args!("session tag `{key}`"),
             identity,
             bindings,
             &mut notes,
@@ -275,11 +280,11 @@ fn render(
     let source_identity = grant
         .source_identity
         .as_ref()
-        .and_then(|t| render_text(t, "source identity", identity, bindings, &mut notes));
+        .and_then(|t| render_text(t, &"source identity", identity, bindings, &mut notes));
     let session_name = grant
         .session_name
         .as_ref()
-        .and_then(|t| render_text(t, "session name", identity, bindings, &mut notes));
+        .and_then(|t| render_text(t, &"session name", identity, bindings, &mut notes));
     Candidate {
         account,
         role,
@@ -302,7 +307,7 @@ fn render(
 /// A template's text, or `None` with the reason added to `notes`.
 fn render_text(
     template: &super::template::Template,
-    what: &str,
+    what: &dyn std::fmt::Display,
     identity: &Identity,
     bindings: &Bindings,
     notes: &mut Vec<String>,
@@ -368,15 +373,62 @@ fn idp_asserted(identity: &Identity) -> Vec<Candidate> {
 }
 
 /// Checks a candidate: renders, role exists, deny rules, provider, trust. Returns the offered
-/// role, or `(outcome, detail)` saying why not.
+/// role, if any, and what became of the candidate.
 fn check(
     rules: &RuleSet,
     directory: &Directory,
     input: &MappingInput<'_>,
     claims: &mut ClaimContexts<'_>,
+    candidate: Candidate,
+) -> (Option<OfferedRole>, CandidateOutcome) {
+    let (offered, outcome, detail) = offer(rules, directory, input, claims, &candidate);
+    let offered = offered.map(|passed| OfferedRole {
+        account_id: passed.account.id.as_str().to_owned(),
+        account_alias: passed.account.alias.clone(),
+        account_name: passed.account.display_name.clone(),
+        role_arn: passed.role.arn.clone(),
+        role_name: passed.role.name.as_str().to_owned(),
+        session_duration_seconds: candidate
+            .session_duration
+            .unwrap_or(DEFAULT_SESSION)
+            .min(passed.role.max_session_duration.as_secs()),
+        session_tags: candidate.session_tags,
+        transitive_tag_keys: candidate.transitive_tag_keys,
+        source_identity: candidate.source_identity,
+        session_name: passed.session_name,
+        granted_by: candidate.granted_by.clone(),
+        trusted_by: passed.trusted_by,
+    });
+    let outcome = CandidateOutcome {
+        account: candidate.account,
+        role: candidate.role,
+        granted_by: candidate.granted_by,
+        outcome,
+        detail,
+    };
+    (offered, outcome)
+}
+
+/// A candidate that passed every check.
+struct Passed<'d> {
+    account: &'d Account,
+    role: &'d Role,
+    /// The trust statement that allowed it.
+    trusted_by: String,
+    session_name: String,
+}
+
+/// The candidate's fate: passed or not, the outcome and its detail.
+type Verdict<'d> = (Option<Passed<'d>>, &'static str, String);
+
+fn offer<'d>(
+    rules: &RuleSet,
+    directory: &'d Directory,
+    input: &MappingInput<'_>,
+    claims: &mut ClaimContexts<'_>,
     candidate: &Candidate,
-) -> (Option<OfferedRole>, (String, String)) {
-    let fail = |outcome: &str, detail: String| (None, (outcome.to_owned(), detail));
+) -> Verdict<'d> {
+    let fail = |outcome: &'static str, detail: String| (None, outcome, detail);
     if candidate.account.is_empty() || candidate.role.is_empty() {
         return fail("incomplete grant", candidate.notes.join("; "));
     }
@@ -401,7 +453,7 @@ fn check(
         grant: Some((account.id.as_str(), &account.alias, role.name.as_str())),
         pattern_hits: None,
     };
-    for deny in rules.rules.iter().filter(|r| r.deny) {
+    for deny in rules.deny_rules() {
         if deny.when.evaluate(&subject).is_ok_and(|b| !b.is_empty()) {
             return fail(
                 "denied",
@@ -426,7 +478,7 @@ fn check(
             format!("the IdP named `{asserted}`, the account links `{provider}`"),
         );
     }
-    let session_name = session_name(candidate, input.identity);
+    let session_name = session_name(candidate.session_name.as_deref(), input.identity);
     let trust = trust(role, provider, claims, candidate, &session_name);
     if !trust.allowed() {
         let evaluation = [
@@ -453,50 +505,51 @@ fn check(
         });
         return fail("trust policy refuses", detail);
     }
-    let requested = candidate.session_duration.unwrap_or(DEFAULT_SESSION);
-    let offered = OfferedRole {
-        account_id: account.id.to_string(),
-        account_alias: account.alias.clone(),
-        account_name: account.display_name.clone(),
-        role_arn: role.arn.clone(),
-        role_name: role.name.to_string(),
-        session_duration_seconds: requested.min(role.max_session_duration.as_secs()),
-        session_tags: candidate.session_tags.clone(),
-        transitive_tag_keys: candidate.transitive_tag_keys.clone(),
-        source_identity: candidate.source_identity.clone(),
+    let trusted_by = trust
+        .assume
+        .matched
+        .first()
+        .map(statement_name)
+        .unwrap_or_default();
+    let detail = ["trusted by ", &trusted_by].concat();
+    let passed = Passed {
+        account,
+        role,
+        trusted_by,
         session_name,
-        granted_by: candidate.granted_by.clone(),
-        trusted_by: trust
-            .assume
-            .matched
-            .first()
-            .map(statement_name)
-            .unwrap_or_default(),
     };
-    let detail = format!("trusted by {}", offered.trusted_by);
-    (Some(offered), ("offered".to_owned(), detail))
+    (Some(passed), "offered", detail)
 }
 
+/// `policy#Sid`, or `policy#index` for a statement without a Sid.
 fn statement_name(statement: &StatementRef) -> String {
+    let mut name = String::with_capacity(statement.policy.len() + 8);
+    name.push_str(&statement.policy);
+    name.push('#');
     match &statement.sid {
-        Some(sid) => format!("{}#{sid}", statement.policy),
-        None => format!("{}#{}", statement.policy, statement.index),
+        Some(sid) => name.push_str(sid),
+        None => {
+            use std::fmt::Write as _;
+            // Writing to a String cannot fail.
+            let _ = write!(name, "{}", statement.index);
+        }
     }
+    name
 }
 
 /// The RoleSessionName: the grant's, else the email, else the subject, made to fit STS's
 /// rules (2–64 characters of `[\w+=,.@-]`).
-fn session_name(candidate: &Candidate, identity: &Identity) -> String {
-    let wanted = candidate
-        .session_name
-        .clone()
-        .or_else(|| identity.email.clone())
-        .unwrap_or_else(|| identity.subject.clone());
-    let mut name: String = wanted
-        .chars()
-        .map(|c| if is_iam_name_char(c) { c } else { '-' })
-        .take(64)
-        .collect();
+fn session_name(granted: Option<&str>, identity: &Identity) -> String {
+    let wanted = granted
+        .or(identity.email.as_deref())
+        .unwrap_or(&identity.subject);
+    let mut name = String::with_capacity(wanted.len().clamp(2, 64));
+    name.extend(
+        wanted
+            .chars()
+            .map(|c| if is_iam_name_char(c) { c } else { '-' })
+            .take(64),
+    );
     while name.len() < 2 {
         name.push('-');
     }
@@ -504,11 +557,14 @@ fn session_name(candidate: &Candidate, identity: &Identity) -> String {
 }
 
 /// A person's claims as condition keys, built once per key prefix (`saml`, or the OIDC
-/// provider's host) during one evaluation and shared, as a context base, by every candidate.
+/// provider's host) during one evaluation and shared, as a context base, by every candidate;
+/// over them, the keys shared by every candidate of one provider and session name.
 struct ClaimContexts<'a> {
     input: &'a MappingInput<'a>,
     directory: &'a Directory,
     built: HashMap<String, Arc<RequestContext>>,
+    /// (provider, session name, context): a handful, so searched in order.
+    sessions: Vec<(String, String, Arc<RequestContext>)>,
 }
 
 impl<'a> ClaimContexts<'a> {
@@ -517,7 +573,34 @@ impl<'a> ClaimContexts<'a> {
             input,
             directory,
             built: HashMap::new(),
+            sessions: Vec::new(),
         }
+    }
+
+    /// The claims as seen through `provider`, plus `aws:FederatedProvider` and
+    /// `sts:RoleSessionName`.
+    fn for_session(&mut self, provider: &str, session_name: &str) -> Arc<RequestContext> {
+        if let Some((_, _, built)) = self
+            .sessions
+            .iter()
+            .find(|(p, n, _)| p == provider && n == session_name)
+        {
+            return built.clone();
+        }
+        let mut context = RequestContext::over(self.for_provider(provider));
+        GlobalKeys {
+            federated_provider: Some(provider),
+            ..GlobalKeys::default()
+        }
+        .apply(&mut context);
+        context.insert_one("sts:RoleSessionName", session_name.to_owned());
+        let context = Arc::new(context);
+        self.sessions.push((
+            provider.to_owned(),
+            session_name.to_owned(),
+            context.clone(),
+        ));
+        context
     }
 
     /// The claims as seen through `provider`: `saml:*` for SAML, `<provider host>:*` for OIDC.
@@ -561,9 +644,8 @@ fn trust(
     candidate: &Candidate,
     session_name: &str,
 ) -> crate::policy::TrustDecision {
-    let mut context = RequestContext::over(claims.for_provider(provider));
+    let mut context = RequestContext::over(claims.for_session(provider, session_name));
     GlobalKeys {
-        federated_provider: Some(provider),
         request_tags: (!candidate.session_tags.is_empty()).then_some(&candidate.session_tags),
         source_identity: candidate.source_identity.as_deref(),
         ..GlobalKeys::default()
@@ -582,7 +664,6 @@ fn trust(
     if let Some(source) = &candidate.source_identity {
         context.insert_one("sts:SourceIdentity", source.clone());
     }
-    context.insert_one("sts:RoleSessionName", session_name.to_owned());
     let principal = Principal::Federated {
         provider: provider.to_owned(),
     };

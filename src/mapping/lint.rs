@@ -93,7 +93,7 @@ fn check_grant(
         ));
     }
     // Unreachable: a deny rule that tests only the grant removes it for everyone.
-    for deny in rules.rules().iter().filter(|r| r.deny) {
+    for deny in rules.deny_rules() {
         if only_grant_tests(&deny.when)
             && denies_grant(
                 &deny.when,

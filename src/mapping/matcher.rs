@@ -116,13 +116,13 @@ pub(crate) struct Subject<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct PatternHits<'a> {
     /// Pattern source → matching groups, for patterns that matched at least one group.
-    pub(crate) groups: std::collections::HashMap<&'a str, Vec<&'a str>>,
+    pub(crate) groups: foldhash::HashMap<&'a str, Vec<&'a str>>,
     /// Every pattern the index holds: a pattern here but not in `groups` matched nothing.
-    pub(crate) indexed: Option<&'a HashSet<String>>,
+    pub(crate) indexed: Option<&'a foldhash::HashSet<String>>,
     /// The person's groups that are exact anchors in the index.
-    pub(crate) exact_found: HashSet<&'a str>,
+    pub(crate) exact_found: foldhash::HashSet<&'a str>,
     /// Every exact anchor the index holds.
-    pub(crate) exact_indexed: Option<&'a std::collections::HashMap<String, Vec<usize>>>,
+    pub(crate) exact_indexed: Option<&'a foldhash::HashMap<String, Vec<usize>>>,
 }
 
 impl PatternHits<'_> {

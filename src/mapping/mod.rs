@@ -12,7 +12,7 @@ mod raw;
 mod reload;
 mod template;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
@@ -117,7 +117,7 @@ impl Problem {
     fn new(file: &Path, line: Option<u32>, reason: impl Into<String>) -> Self {
         Self {
             origin: line.map(|line| Origin {
-                file: file.to_owned(),
+                file: file.into(),
                 line,
             }),
             file: file.to_owned(),
@@ -197,7 +197,9 @@ pub struct Rule {
 #[derive(Debug, Clone, Default)]
 pub struct RuleSet {
     rules: Vec<Rule>,
-    by_group: HashMap<String, Vec<usize>>,
+    /// Exact group anchors. The keys come from the rules, never from sign-ins, so a fast
+    /// hasher is safe here.
+    by_group: foldhash::HashMap<String, Vec<usize>>,
     /// Group patterns with literal prefixes, tried only for groups that start with one.
     prefixed: prefix::PrefixIndex,
     /// For each pattern in `prefixed`, the rules it anchors.
@@ -207,8 +209,10 @@ pub struct RuleSet {
     /// For each pattern in `patterns`, the rule it anchors.
     pattern_rules: Vec<usize>,
     /// The sources of every indexed pattern (both kinds).
-    pattern_sources: std::collections::HashSet<String>,
+    pattern_sources: foldhash::HashSet<String>,
     unindexed: Vec<usize>,
+    /// Positions of the deny rules, checked against every candidate grant.
+    deny_rules: Vec<usize>,
 }
 
 /// Something a person's groups must satisfy for a rule to hold.
@@ -219,15 +223,17 @@ enum Anchor {
 
 impl RuleSet {
     fn new(rules: Vec<Rule>) -> Self {
-        let mut by_group: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_group: foldhash::HashMap<String, Vec<usize>> = foldhash::HashMap::default();
         let mut prefixed = prefix::PrefixIndex::new();
         let mut prefixed_rules: Vec<Vec<usize>> = Vec::new();
-        let mut indexed_sources = std::collections::HashSet::new();
+        let mut indexed_sources = foldhash::HashSet::default();
         let mut sources = Vec::new();
         let mut pattern_rules = Vec::new();
         let mut unindexed = Vec::new();
+        let mut deny_rules = Vec::new();
         for (position, rule) in rules.iter().enumerate() {
             if rule.deny {
+                deny_rules.push(position);
                 continue;
             }
             match anchors(&rule.when) {
@@ -283,6 +289,7 @@ impl RuleSet {
             pattern_rules,
             pattern_sources: indexed_sources,
             unindexed,
+            deny_rules,
         }
     }
 
@@ -291,14 +298,19 @@ impl RuleSet {
         &self.rules
     }
 
+    /// The deny rules, in file order.
+    fn deny_rules(&self) -> impl Iterator<Item = &Rule> {
+        self.deny_rules.iter().filter_map(|p| self.rules.get(*p))
+    }
+
     /// Positions of the grant rules that could match someone in `groups`, in rule order,
     /// and which groups each indexed pattern matched.
     fn candidates<'a>(&'a self, groups: &'a [String]) -> (Vec<usize>, matcher::PatternHits<'a>) {
         let mut positions: Vec<usize> = self.unindexed.clone();
         let mut hits = matcher::PatternHits {
-            groups: HashMap::new(),
+            groups: foldhash::HashMap::default(),
             indexed: Some(&self.pattern_sources),
-            exact_found: std::collections::HashSet::new(),
+            exact_found: foldhash::HashSet::default(),
             exact_indexed: Some(&self.by_group),
         };
         for group in groups {

@@ -243,21 +243,21 @@ impl Condition {
             };
         };
         // For each request value: does it satisfy the (possibly negated) operator?
-        let mut satisfied = Vec::with_capacity(request_values.len());
+        let (mut all_satisfy, mut any_satisfies) = (true, false);
         for value in request_values {
             match self.matches_any_policy_value(value, context, missing) {
-                Some(matched) => satisfied.push(matched != self.negated),
+                Some(matched) => {
+                    let satisfies = matched != self.negated;
+                    all_satisfy &= satisfies;
+                    any_satisfies |= satisfies;
+                }
                 // A policy variable could not be resolved: the condition fails.
                 None => return false,
             }
         }
         match (self.qualifier, self.negated) {
-            (SetQualifier::ForAllValues, _) | (SetQualifier::Single, true) => {
-                satisfied.iter().all(|s| *s)
-            }
-            (SetQualifier::ForAnyValue, _) | (SetQualifier::Single, false) => {
-                satisfied.iter().any(|s| *s)
-            }
+            (SetQualifier::ForAllValues, _) | (SetQualifier::Single, true) => all_satisfy,
+            (SetQualifier::ForAnyValue, _) | (SetQualifier::Single, false) => any_satisfies,
         }
     }
 

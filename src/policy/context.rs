@@ -1,7 +1,6 @@
 //! What a request brings to evaluation: the action, the resource, the caller and the
 //! condition keys.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::principal::Principal;
@@ -11,7 +10,9 @@ use super::principal::Principal;
 /// shared base (keys common to many requests, such as a person's claims); its own keys win.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestContext {
-    keys: HashMap<String, Vec<String>>,
+    /// A randomly seeded fast hasher: a context is short-lived and holds at most a request's
+    /// worth of keys.
+    keys: foldhash::HashMap<String, Vec<String>>,
     base: Option<Arc<RequestContext>>,
 }
 
@@ -19,18 +20,24 @@ impl RequestContext {
     /// An empty context over `base`: cheap to make, whatever `base` holds.
     pub fn over(base: Arc<RequestContext>) -> Self {
         Self {
-            keys: HashMap::new(),
+            // Room for the handful of per-request keys laid over a base, without regrowing.
+            keys: foldhash::HashMap::with_capacity_and_hasher(
+                8,
+                foldhash::fast::RandomState::default(),
+            ),
             base: Some(base),
         }
     }
 
     /// Sets `key` to `values`, replacing what it held.
-    pub fn insert(&mut self, key: &str, values: Vec<String>) {
-        self.keys.insert(key.to_ascii_lowercase(), values);
+    pub fn insert(&mut self, key: impl Into<String>, values: Vec<String>) {
+        let mut key = key.into();
+        key.make_ascii_lowercase();
+        self.keys.insert(key, values);
     }
 
     /// Sets `key` to one value.
-    pub fn insert_one(&mut self, key: &str, value: impl Into<String>) {
+    pub fn insert_one(&mut self, key: impl Into<String>, value: impl Into<String>) {
         self.insert(key, vec![value.into()]);
     }
 

@@ -124,11 +124,11 @@ impl GlobalKeys<'_> {
             self.secure_transport.map(|s| s.to_string()),
         );
         for (key, value) in self.principal_tags.into_iter().flatten() {
-            context.insert_one(&format!("aws:PrincipalTag/{key}"), value.clone());
+            context.insert_one(format!("aws:PrincipalTag/{key}"), value.clone());
         }
         if let Some(tags) = self.request_tags {
             for (key, value) in tags {
-                context.insert_one(&format!("aws:RequestTag/{key}"), value.clone());
+                context.insert_one(format!("aws:RequestTag/{key}"), value.clone());
             }
             context.insert("aws:TagKeys", tags.keys().cloned().collect());
         }
@@ -176,7 +176,7 @@ pub fn add_claims_where(
                 .collect(),
             _ => continue,
         };
-        context.insert(&key, values);
+        context.insert(key, values);
     }
 }
 

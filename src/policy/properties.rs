@@ -271,7 +271,7 @@ proptest! {
             context.insert(&key, v);
         }
         for (key, value) in known.iter().zip(values) {
-            context.insert_one(key, value);
+            context.insert_one(*key, value);
         }
         let _ = decide(&[policy(statements, "p")], None, &action, &resource, &context);
     }
