@@ -6,8 +6,9 @@ CARGO ?= cargo
 # What building needs: samael's xmlsec build runs bindgen (libclang) and links
 # xmlsec1/libxml2/libxslt/OpenSSL.
 BUILD_PACKAGES := pkg-config libssl-dev libxml2-dev libxslt1-dev libxmlsec1-dev libclang-dev xmlsec1 ca-certificates
-# What the tests need on top: a real Redis server.
-TEST_PACKAGES := redis-server
+# What the tests need on top: a real Redis server, and Python's jsonschema for the rule
+# file schema check.
+TEST_PACKAGES := redis-server python3 python3-jsonschema python3-yaml
 
 .PHONY: demo test lint fmt deps test-deps toolchain build bench fuzz
 

@@ -67,6 +67,10 @@ fn load(sources: &Sources) -> Result<Loaded, Vec<String>> {
                 .map(|i| KnownIdp {
                     name: i.name.to_string(),
                     saml: matches!(i.protocol, IdpProtocol::Saml(_)),
+                    honour_idp_roles: matches!(
+                        &i.protocol,
+                        IdpProtocol::Saml(saml) if saml.honour_idp_roles
+                    ),
                 })
                 .collect();
             let groups_claims = config
@@ -100,6 +104,7 @@ fn load(sources: &Sources) -> Result<Loaded, Vec<String>> {
             let idps = vec![KnownIdp {
                 name: crate::idp::demo::IDP_NAME.to_owned(),
                 saml: false,
+                honour_idp_roles: false,
             }];
             Ok(Loaded {
                 mappings,
@@ -231,7 +236,7 @@ fn test(
     let input = MappingInput {
         identity: &identity,
         now,
-        honour_idp_roles: known.saml,
+        honour_idp_roles: known.honour_idp_roles,
         explain: true,
     };
     let offer = evaluate(&loaded.mappings.rules, &loaded.mappings.directory, &input);

@@ -69,7 +69,7 @@ pub fn compile_sources(sources: &[(PathBuf, String)]) -> Result<RuleSet, Mapping
                 let line = e
                     .location()
                     .map(|l| u32::try_from(l.line()).unwrap_or(u32::MAX));
-                problems.push(Problem::new(file, line, e.without_snippet().to_string()));
+                problems.push(Problem::new(file, line, yaml_reason(&e)));
                 continue;
             }
         };
@@ -446,4 +446,18 @@ fn compile_grant(
         source_identity,
         session_name,
     })
+}
+
+/// The YAML parser's reason, reworded where its words name serde's machinery rather than
+/// the rule file.
+fn yaml_reason(error: &serde_saphyr::Error) -> String {
+    let reason = error.without_snippet().to_string();
+    if reason.contains("expected end of mapping after enum variant") {
+        "a matcher has exactly one key: combine several with `all: [...]` or `any: [...]`"
+            .to_owned()
+    } else if reason.contains("invalid u64") {
+        format!("expected a whole number of seconds ({reason})")
+    } else {
+        reason
+    }
 }

@@ -32,6 +32,9 @@ pub struct KnownIdp {
     pub name: String,
     /// SAML (else OIDC).
     pub saml: bool,
+    /// Whether its `https://aws.amazon.com/SAML/Attributes/Role` values are honoured
+    /// (`honour_idp_roles`, SAML only).
+    pub honour_idp_roles: bool,
 }
 
 /// Checks `rules` against `directory` and the configured IdPs.

@@ -26,11 +26,74 @@ pub(super) struct RawRule {
 }
 
 /// A string test: a plain string is exact (or a glob when it has `*` or `?`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(super) enum RawText {
     Plain(String),
     Pattern(RawPattern),
+}
+
+impl<'de> Deserialize<'de> for RawText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+/// Reads a string, or a map with `glob`, `regex` or `in`; says what to do about the rest,
+/// above all YAML's unquoted `yes`, `no`, `on`, `off` and numbers, which are not text.
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = RawText;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string, or a map with one of `glob`, `regex`, `in`")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<RawText, E> {
+        Ok(RawText::Plain(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<RawText, E> {
+        Ok(RawText::Plain(text))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<RawText, E> {
+        Err(unquoted("boolean", value))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<RawText, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<RawText, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<RawText, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<RawText, E> {
+        Err(E::custom("the value is empty (or `null`): write a name"))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<RawText, A::Error> {
+        Err(serde::de::Error::custom(
+            "a list is not a name: write `{ in: [a, b] }` to accept any of several",
+        ))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawText, A::Error> {
+        RawPattern::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            .map(RawText::Pattern)
+    }
+}
+
+/// YAML read a bare word or number as a `kind` (`yes` is a boolean), not as text.
+fn unquoted<E: serde::de::Error>(kind: &str, value: impl std::fmt::Display) -> E {
+    E::custom(format!(
+        "YAML reads this unquoted value as the {kind} {value}: put the name in quotes"
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,11 +106,59 @@ pub(super) struct RawPattern {
 }
 
 /// One value or a list.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(super) enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(OneOrManyVisitor)
+    }
+}
+
+/// Reads a string or a list of strings, with [`TextVisitor`]'s advice for the rest.
+struct OneOrManyVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OneOrManyVisitor {
+    type Value = OneOrMany;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or a list of strings")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(text.to_owned()))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, text: String) -> Result<OneOrMany, E> {
+        Ok(OneOrMany::One(text))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<OneOrMany, E> {
+        Err(unquoted("boolean", value))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<OneOrMany, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<OneOrMany, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<OneOrMany, E> {
+        Err(unquoted("number", value))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<String>()? {
+            items.push(item);
+        }
+        Ok(OneOrMany::Many(items))
+    }
 }
 
 impl OneOrMany {

@@ -395,6 +395,27 @@ fn rule_file_problems_are_reported_with_file_and_line() {
             "rules:\n  - id: a\n    when: { group: x }\n",
             "rules.yaml:2: a rule needs `then`",
         ),
+        // YAML 1.1's unquoted booleans and numbers are not names.
+        (
+            "rules:\n  - id: a\n    when: { group: yes }\n    then: { account: sandbox, role: Admin }\n",
+            "rules.yaml:3: YAML reads this unquoted value as the boolean true: put the name in quotes",
+        ),
+        (
+            "rules:\n  - id: a\n    when: { idp: off }\n    then: { account: sandbox, role: Admin }\n",
+            "the boolean false: put the name in quotes",
+        ),
+        (
+            "rules:\n  - id: a\n    when: { group: 2024 }\n    then: { account: sandbox, role: Admin }\n",
+            "rules.yaml:3: YAML reads this unquoted value as the number 2024: put the name in quotes",
+        ),
+        (
+            "rules:\n  - id: a\n    when: { group: [a, b] }\n    then: { account: sandbox, role: Admin }\n",
+            "a list is not a name: write `{ in: [a, b] }`",
+        ),
+        (
+            "rules:\n  - id: a\n    when: { group: }\n    then: { account: sandbox, role: Admin }\n",
+            "the value is empty",
+        ),
     ];
     for (yaml, expected) in cases {
         let message = compile_error(yaml);

@@ -72,6 +72,8 @@ fn page(
         .map(|p| KnownIdp {
             name: p.name().to_string(),
             saml: false,
+            // AWS's SAML `Role` attribute means nothing from an OpenID provider.
+            honour_idp_roles: false,
         })
         .collect();
     let ReloadStatus {

@@ -14,6 +14,7 @@ mod binary;
 mod mappings;
 mod policy;
 mod readme;
+mod schema;
 mod sign_in;
 mod store_contract;
 mod support;

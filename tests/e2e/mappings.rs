@@ -145,3 +145,62 @@ fn test_command_rejects_claims_without_sub() {
         "{stderr}"
     );
 }
+
+/// A SAML IdP's `Role` attribute offers a role only when the config says `honour_idp_roles`.
+#[test]
+fn test_command_honours_idp_asserted_roles_only_where_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("directory")).unwrap();
+    std::fs::create_dir_all(root.join("rules")).unwrap();
+    std::fs::write(root.join("adfs.xml"), "<EntityDescriptor/>").unwrap();
+    std::fs::write(
+        root.join("directory/accounts.yaml"),
+        r#"accounts:
+  - id: "111122223333"
+    alias: shop
+    identity_providers: [{ saml: adfs, idp: adfs }]
+    roles:
+      - name: Buyer
+        trust_policy: {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:saml-provider/adfs"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(root.join("rules/rules.yaml"), "rules: []\n").unwrap();
+    std::fs::write(
+        root.join("claims.json"),
+        r#"{"sub": "u-7", "aud": "https://signin.aws.amazon.com/saml",
+            "https://aws.amazon.com/SAML/Attributes/Role":
+              ["arn:aws:iam::111122223333:saml-provider/adfs,arn:aws:iam::111122223333:role/Buyer"]}"#,
+    )
+    .unwrap();
+    let offered = |honour: bool| {
+        let config = root.join(format!("rolegate-{honour}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "directory = \"directory\"\nmappings = \"rules\"\n\n[[idp]]\nname = \"adfs\"\nkind = \"saml\"\nmetadata_file = \"adfs.xml\"\nhonour_idp_roles = {honour}\n"
+            ),
+        )
+        .unwrap();
+        let (code, stdout, stderr) = run(&[
+            "mappings",
+            "test",
+            "--config",
+            config.to_str().unwrap(),
+            "--claims",
+            root.join("claims.json").to_str().unwrap(),
+            "--json",
+        ]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let offer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        offer["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["role_arn"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(offered(true), ["arn:aws:iam::111122223333:role/Buyer"]);
+    assert!(offered(false).is_empty());
+}
