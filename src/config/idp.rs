@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,10 @@ pub struct OidcSettings {
     pub scopes: Vec<String>,
     /// The claim path that holds the groups, e.g. `groups` or `realm_access.roles`.
     pub groups_claim: String,
+    /// Leeway on the ID token's `exp` and `iat` for clocks that disagree.
+    pub clock_skew: Duration,
+    /// Whether the userinfo endpoint's claims are merged into the ID token's.
+    pub userinfo: bool,
 }
 
 /// Settings of a SAML identity provider.
@@ -118,14 +123,21 @@ pub enum SamlMetadataSource {
 }
 
 /// Keys that apply only to OpenID Connect providers.
-const OIDC_ONLY: [&str; 6] = [
+const OIDC_ONLY: [&str; 8] = [
     "issuer",
     "client_id",
     "client_secret_env",
     "client_secret_file",
     "scopes",
     "groups_claim",
+    "clock_skew_seconds",
+    "userinfo",
 ];
+
+/// The clock skew allowed on ID token times unless configured.
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
+/// The most clock skew a configuration may allow.
+const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
 /// Keys that apply only to SAML providers.
 const SAML_ONLY: [&str; 3] = ["metadata_file", "metadata_url", "honour_idp_roles"];
 
@@ -218,12 +230,24 @@ impl Source<'_> {
             .groups_claim
             .as_ref()
             .map_or_else(|| "groups".to_owned(), |g| g.get_ref().clone());
+        let clock_skew = match &raw.clock_skew_seconds {
+            None => DEFAULT_CLOCK_SKEW,
+            Some(seconds) if *seconds.get_ref() <= MAX_CLOCK_SKEW_SECONDS => {
+                Duration::from_secs(*seconds.get_ref())
+            }
+            Some(seconds) => {
+                let reason = format!("must be 0-{MAX_CLOCK_SKEW_SECONDS} seconds");
+                return Err(self.invalid(seconds.span(), &key("clock_skew_seconds"), reason));
+            }
+        };
         Ok(OidcSettings {
             issuer: issuer.get_ref().clone(),
             client_id: client_id.get_ref().clone(),
             client_secret,
             scopes,
             groups_claim,
+            clock_skew,
+            userinfo: raw.userinfo.as_ref().is_some_and(|u| *u.get_ref()),
         })
     }
 
@@ -317,6 +341,8 @@ impl RawIdp {
             "client_secret_file" => self.client_secret_file.as_ref().map(Spanned::span),
             "scopes" => self.scopes.as_ref().map(Spanned::span),
             "groups_claim" => self.groups_claim.as_ref().map(Spanned::span),
+            "clock_skew_seconds" => self.clock_skew_seconds.as_ref().map(Spanned::span),
+            "userinfo" => self.userinfo.as_ref().map(Spanned::span),
             "metadata_file" => self.metadata_file.as_ref().map(Spanned::span),
             "metadata_url" => self.metadata_url.as_ref().map(Spanned::span),
             "honour_idp_roles" => self.honour_idp_roles.as_ref().map(Spanned::span),

@@ -16,7 +16,10 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 pub use error::{ConfigError, Location};
-pub use idp::{IdpConfig, IdpName, IdpProtocol, OidcSettings, SamlMetadataSource, SamlSettings};
+pub use idp::{
+    DEFAULT_CLOCK_SKEW, IdpConfig, IdpName, IdpProtocol, OidcSettings, SamlMetadataSource,
+    SamlSettings,
+};
 
 use raw::RawConfig;
 use source::Source;

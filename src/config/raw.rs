@@ -64,6 +64,8 @@ pub(super) struct RawIdp {
     pub(super) client_secret_file: Option<Spanned<String>>,
     pub(super) scopes: Option<Spanned<Vec<String>>>,
     pub(super) groups_claim: Option<Spanned<String>>,
+    pub(super) clock_skew_seconds: Option<Spanned<u64>>,
+    pub(super) userinfo: Option<Spanned<bool>>,
     // SAML 2.0
     pub(super) metadata_file: Option<Spanned<String>>,
     pub(super) metadata_url: Option<Spanned<String>>,

@@ -268,6 +268,8 @@ impl DemoProvider {
                 client_secret: self.client_secret.clone(),
                 scopes: vec!["openid".into(), "email".into(), "profile".into()],
                 groups_claim: "groups".to_owned(),
+                clock_skew: crate::config::DEFAULT_CLOCK_SKEW,
+                userinfo: false,
             }),
         }
     }

@@ -11,11 +11,11 @@ use openidconnect::core::{
     CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, Client, ClientId, ClientSecret,
-    CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenClaims,
-    IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RequestTokenError, Scope, StandardErrorResponse, StandardTokenResponse,
-    TokenResponse,
+    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, Client,
+    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,8 @@ use crate::config::{IdpName, OidcSettings};
 
 /// How long discovery metadata and the JWKS are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
+/// The shortest time between two fetches caused by tokens naming unknown keys.
+const KEY_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Signature algorithms accepted on ID tokens. `none` and the HMAC family are never
 /// accepted: an HS* token "signed" with a public key must not verify.
@@ -121,6 +123,8 @@ pub struct Callback {
 struct CachedMetadata {
     metadata: CoreProviderMetadata,
     fetched_at: SystemTime,
+    /// When a token with an unknown key last made us fetch before the TTL ran out.
+    forced_at: Option<SystemTime>,
 }
 
 /// One configured OpenID Provider.
@@ -196,9 +200,11 @@ impl OidcProvider {
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| SignInError::Discovery(error_chain(&e)))?;
+        let forced_at = cached.as_ref().and_then(|c| c.forced_at);
         *cached = Some(CachedMetadata {
             metadata: metadata.clone(),
             fetched_at: now,
+            forced_at,
         });
         Ok(metadata)
     }
@@ -275,46 +281,23 @@ impl OidcProvider {
             .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| SignInError::TokenExchange(describe_token_error(&e)))?;
-        let id_token = response.id_token().ok_or_else(|| {
-            SignInError::TokenExchange("no id_token in the token response".into())
-        })?;
-        let clock = self.clock.clone();
-        let verifier = client
-            .id_token_verifier()
-            .set_allowed_algs(ACCEPTED_ALGORITHMS)
-            .set_time_fn(move || chrono::DateTime::<chrono::Utc>::from(clock.now()));
-        let claims = id_token
-            .claims(&verifier, &Nonce::new(pending.nonce.clone()))
-            .map_err(|e| SignInError::InvalidIdToken(e.to_string()))?;
-        // OIDC Core 3.1.3.8: at_hash, when present, must match the access token.
-        if let Some(expected) = claims.access_token_hash() {
-            let alg = id_token
-                .signing_alg()
-                .map_err(|e| SignInError::InvalidIdToken(e.to_string()))?;
-            let key = id_token
-                .signing_key(&verifier)
-                .map_err(|e| SignInError::InvalidIdToken(e.to_string()))?;
-            let actual = AccessTokenHash::from_token(response.access_token(), alg, key)
-                .map_err(|e| SignInError::InvalidIdToken(e.to_string()))?;
-            if actual != *expected {
-                return Err(SignInError::InvalidIdToken(
-                    "at_hash does not match the access token".into(),
-                ));
+            .map_err(|e| token_error(&e))?;
+        let nonce = Nonce::new(pending.nonce.clone());
+        let claims = match self.verify(&client, &response, &nonce) {
+            Err(Rejection::UnknownKey) => {
+                // The provider may have rotated its keys since the JWKS was fetched.
+                let metadata = self.refetch_for_unknown_key().await?;
+                let client = self.client(metadata);
+                self.verify(&client, &response, &nonce)
+                    .map_err(Rejection::into_error)?
             }
-        }
-        self.identity(claims)
-    }
-
-    fn identity(&self, claims: &OidcClaims) -> Result<Identity, SignInError> {
-        let all = match serde_json::to_value(claims) {
-            Ok(Value::Object(map)) => map,
-            _ => {
-                return Err(SignInError::InvalidIdToken(
-                    "claims are not a JSON object".into(),
-                ));
-            }
+            verified => verified.map_err(Rejection::into_error)?,
         };
+        let mut all = claims_object(&claims)?;
+        if self.settings.userinfo {
+            self.merge_userinfo(&client, &response, &claims, &mut all)
+                .await?;
+        }
         Identity::from_claims(
             self.name.clone(),
             Protocol::Oidc,
@@ -324,6 +307,172 @@ impl OidcProvider {
             self.clock.unix_seconds(),
         )
         .ok_or_else(|| SignInError::InvalidIdToken("no `sub` claim".into()))
+    }
+
+    /// Validates the ID token in `response` (OIDC Core 3.1.3.7 and 3.1.3.8).
+    fn verify(
+        &self,
+        client: &OidcClient,
+        response: &OidcTokenResponse,
+        nonce: &Nonce,
+    ) -> Result<OidcClaims, Rejection> {
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| Rejection::Invalid("no id_token in the token response".into()))?;
+        let (clock, skew) = (self.clock.clone(), self.settings.clock_skew);
+        let issued_clock = clock.clone();
+        let verifier = client
+            .id_token_verifier()
+            .set_allowed_algs(ACCEPTED_ALGORITHMS)
+            // `exp` may have passed by up to the skew.
+            .set_time_fn(move || chrono::DateTime::<chrono::Utc>::from(clock.now() - skew))
+            // `iat` may lie in the future by up to the skew, no more.
+            .set_issue_time_verifier_fn(move |iat| {
+                let latest = chrono::DateTime::<chrono::Utc>::from(issued_clock.now() + skew);
+                if iat > latest {
+                    Err(format!("issued in the future ({iat})"))
+                } else {
+                    Ok(())
+                }
+            })
+            // Extra audiences are judged below, through `azp`.
+            .set_other_audience_verifier_fn(|_| true);
+        let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
+            ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            ) => Rejection::UnknownKey,
+            other => Rejection::Invalid(other.to_string()),
+        })?;
+        // 3.1.3.7 steps 3-5: with several audiences `azp` must be present, and whenever it is
+        // present it must be this client.
+        let client_id = self.settings.client_id.as_str();
+        match claims.authorized_party() {
+            Some(azp) if azp.as_str() != client_id => {
+                return Err(Rejection::Invalid(format!(
+                    "azp `{}` is not this client",
+                    azp.as_str()
+                )));
+            }
+            None if claims.audiences().len() > 1 => {
+                return Err(Rejection::Invalid(
+                    "several audiences and no azp claim".into(),
+                ));
+            }
+            _ => {}
+        }
+        // 3.1.3.8: at_hash, when present, must match the access token.
+        if let Some(expected) = claims.access_token_hash() {
+            let invalid = |e: openidconnect::SigningError| Rejection::Invalid(e.to_string());
+            let alg = id_token
+                .signing_alg()
+                .map_err(|e| Rejection::Invalid(e.to_string()))?;
+            let key = id_token
+                .signing_key(&verifier)
+                .map_err(|e| Rejection::Invalid(e.to_string()))?;
+            let actual =
+                AccessTokenHash::from_token(response.access_token(), alg, key).map_err(invalid)?;
+            if actual != *expected {
+                return Err(Rejection::Invalid(
+                    "at_hash does not match the access token".into(),
+                ));
+            }
+        }
+        Ok(claims.clone())
+    }
+
+    /// Fetches discovery and the JWKS again because a token names a key we do not have; at
+    /// most once per [`KEY_REFETCH_INTERVAL`], so forged `kid`s cannot make us hammer the
+    /// provider.
+    async fn refetch_for_unknown_key(&self) -> Result<CoreProviderMetadata, SignInError> {
+        let now = self.clock.now();
+        {
+            let mut cached = self.metadata.lock().await;
+            let recent = cached.as_ref().and_then(|c| c.forced_at).is_some_and(|at| {
+                now.duration_since(at).unwrap_or_default() < KEY_REFETCH_INTERVAL
+            });
+            if recent {
+                return Err(SignInError::InvalidIdToken(
+                    "signed with a key the provider does not publish".into(),
+                ));
+            }
+            if let Some(c) = cached.as_mut() {
+                c.forced_at = Some(now);
+                // Expire it so that the next call fetches.
+                c.fetched_at = now
+                    .checked_sub(METADATA_TTL)
+                    .unwrap_or(std::time::UNIX_EPOCH);
+            }
+        }
+        let metadata = self.metadata().await?;
+        if let Some(c) = self.metadata.lock().await.as_mut() {
+            c.forced_at = Some(now);
+        }
+        Ok(metadata)
+    }
+
+    /// Adds the userinfo endpoint's claims the ID token does not have; its `sub` must be the
+    /// ID token's (OIDC Core 5.3.2).
+    async fn merge_userinfo(
+        &self,
+        client: &OidcClient,
+        response: &OidcTokenResponse,
+        claims: &OidcClaims,
+        all: &mut serde_json::Map<String, Value>,
+    ) -> Result<(), SignInError> {
+        let request = client
+            .user_info(
+                response.access_token().clone(),
+                Some(claims.subject().clone()),
+            )
+            .map_err(|_| {
+                SignInError::Discovery(
+                    "userinfo is configured but the provider has no userinfo endpoint".into(),
+                )
+            })?;
+        let userinfo: openidconnect::UserInfoClaims<OtherClaims, CoreGenderClaim> = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| SignInError::InvalidIdToken(format!("userinfo: {}", error_chain(&e))))?;
+        let Value::Object(extra) = serde_json::to_value(&userinfo)
+            .map_err(|e| SignInError::InvalidIdToken(format!("userinfo: {e}")))?
+        else {
+            return Err(SignInError::InvalidIdToken(
+                "userinfo is not a JSON object".into(),
+            ));
+        };
+        for (name, value) in extra {
+            all.entry(name).or_insert(value);
+        }
+        Ok(())
+    }
+}
+
+/// Why an ID token was refused.
+enum Rejection {
+    /// It names a key the cached JWKS does not hold.
+    UnknownKey,
+    /// Anything else.
+    Invalid(String),
+}
+
+impl Rejection {
+    fn into_error(self) -> SignInError {
+        match self {
+            Rejection::UnknownKey => SignInError::InvalidIdToken(
+                "signed with a key the provider does not publish".into(),
+            ),
+            Rejection::Invalid(reason) => SignInError::InvalidIdToken(reason),
+        }
+    }
+}
+
+/// The ID token's claims as a JSON object.
+fn claims_object(claims: &OidcClaims) -> Result<serde_json::Map<String, Value>, SignInError> {
+    match serde_json::to_value(claims) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(SignInError::InvalidIdToken(
+            "claims are not a JSON object".into(),
+        )),
     }
 }
 
@@ -338,16 +487,32 @@ fn oauth_error_code(error: &str) -> String {
 }
 
 /// The token endpoint's complaint, without echoing its response body (which could hold
-/// tokens).
-fn describe_token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse>(
+/// tokens). An ID token whose claims do not parse (no `sub`, say) is an invalid ID token.
+fn token_error<RE: std::error::Error + 'static, T: openidconnect::ErrorResponse>(
     error: &RequestTokenError<RE, T>,
-) -> String {
+) -> SignInError {
     match error {
-        RequestTokenError::ServerResponse(response) => format!("token endpoint error {response}"),
-        RequestTokenError::Request(e) => format!("request failed: {}", error_chain(e)),
-        RequestTokenError::Parse(e, _) => format!("unparsable token response at {}", e.path()),
-        RequestTokenError::Other(message) => message.clone(),
+        RequestTokenError::Parse(e, body) if has_id_token(body) => {
+            SignInError::InvalidIdToken(format!("unparsable ID token: {}", e.inner()))
+        }
+        RequestTokenError::ServerResponse(response) => {
+            SignInError::TokenExchange(format!("token endpoint error {response}"))
+        }
+        RequestTokenError::Request(e) => {
+            SignInError::TokenExchange(format!("request failed: {}", error_chain(e)))
+        }
+        RequestTokenError::Parse(e, _) => {
+            SignInError::TokenExchange(format!("unparsable token response at {}", e.path()))
+        }
+        RequestTokenError::Other(message) => SignInError::TokenExchange(message.clone()),
     }
+}
+
+/// Whether a token response that did not parse is JSON holding an `id_token` string: then
+/// the ID token's claims are what failed to parse.
+fn has_id_token(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .is_ok_and(|response| response.get("id_token").is_some_and(Value::is_string))
 }
 
 /// An error and its sources, joined with `: `.

@@ -12,6 +12,7 @@
 mod admin;
 mod binary;
 mod mappings;
+mod oidc;
 mod policy;
 mod readme;
 mod schema;

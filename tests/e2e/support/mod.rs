@@ -1,5 +1,6 @@
 //! Shared test scaffolding: servers on free loopback ports, browsers with cookie jars.
 
+pub(crate) mod oidc_provider;
 pub(crate) mod redis;
 
 use std::net::SocketAddr;
@@ -103,4 +104,57 @@ pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
     let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_owned())
+}
+
+/// `rolegate serve` in this process, configured with one OIDC provider `test` at `issuer`
+/// (plus `extra_idp_keys` in its `[[idp]]` table), memory stores and empty mappings.
+pub(crate) struct ConfiguredServer {
+    pub(crate) base: String,
+    stop: Option<oneshot::Sender<()>>,
+    _folder: tempfile::TempDir,
+}
+
+impl ConfiguredServer {
+    pub(crate) async fn with_oidc(issuer: &str, extra_idp_keys: &str) -> Self {
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let folder = config_folder(&format!(
+            "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
+             [[idp]]\nname = \"test\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\n\
+             client_id = \"{}\"\n{extra_idp_keys}\n",
+            oidc_provider::CLIENT_ID
+        ));
+        let path = folder.path().join("rolegate.toml");
+        let env = |name: &str| {
+            (name == "ROLEGATE_IDP_TEST_CLIENT_SECRET")
+                .then(|| oidc_provider::CLIENT_SECRET.to_owned())
+        };
+        let config = rolegate::config::Config::load(&path, &env).unwrap();
+        let server = Server::start(config).await.expect("server starts");
+        let base = server.public_url().origin();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(server.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            stop: Some(stop),
+            _folder: folder,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for ConfiguredServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }

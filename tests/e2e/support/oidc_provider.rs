@@ -1,0 +1,253 @@
+//! A small OpenID Provider for tests, on a free loopback port: discovery, JWKS, an authorize
+//! endpoint that approves at once, a token endpoint whose ID token the test mints (so it can
+//! be wrong in exactly one way), and userinfo. Keys are Ed25519, signed with jsonwebtoken.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Form, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use rolegate::clock::{Clock, SystemClock};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use tokio::sync::oneshot;
+
+/// The client rolegate is registered as.
+pub(crate) const CLIENT_ID: &str = "rolegate-test";
+/// Its secret.
+pub(crate) const CLIENT_SECRET: &str = "test-client-secret";
+/// The access token every token response carries.
+pub(crate) const ACCESS_TOKEN: &str = "test-access-token-0123456789";
+
+/// One signing key and its id.
+#[derive(Clone)]
+pub(crate) struct TestKey {
+    pub(crate) kid: String,
+    signing: ed25519_dalek::SigningKey,
+}
+
+impl TestKey {
+    pub(crate) fn new(kid: &str) -> Self {
+        Self {
+            kid: kid.to_owned(),
+            signing: ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+        }
+    }
+
+    fn jwk(&self) -> Value {
+        json!({
+            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
+            "x": URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
+        })
+    }
+
+    /// The public key as bytes, as an attacker would use it for an HMAC "signature".
+    pub(crate) fn public_bytes(&self) -> Vec<u8> {
+        self.signing.verifying_key().as_bytes().to_vec()
+    }
+
+    /// `claims` signed with EdDSA under `kid` (which may differ from the key's own).
+    pub(crate) fn sign_as(&self, kid: &str, claims: &Value) -> String {
+        let pem = self.signing.to_pkcs8_pem(LineEnding::LF).unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    pub(crate) fn sign(&self, claims: &Value) -> String {
+        self.sign_as(&self.kid, claims)
+    }
+}
+
+/// What the token endpoint knows when it mints an ID token.
+pub(crate) struct Minting {
+    pub(crate) issuer: String,
+    pub(crate) nonce: String,
+    pub(crate) now: u64,
+    pub(crate) key: TestKey,
+}
+
+impl Minting {
+    /// A correct ID token's claims for subject `u-1`.
+    pub(crate) fn claims(&self) -> Value {
+        json!({
+            "iss": self.issuer, "sub": "u-1", "aud": CLIENT_ID, "nonce": self.nonce,
+            "iat": self.now, "exp": self.now + 300, "email": "u1@example.com",
+            "groups": ["developers"], "at_hash": at_hash(ACCESS_TOKEN),
+        })
+    }
+}
+
+/// OIDC Core 3.1.3.8 for EdDSA (Ed25519: SHA-512, left half).
+fn at_hash(access_token: &str) -> String {
+    let digest = sha2::Sha512::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..32])
+}
+
+type Mint = Box<dyn Fn(&Minting) -> String + Send + Sync>;
+
+struct ProviderState {
+    issuer: String,
+    published: Mutex<Vec<TestKey>>,
+    signer: Mutex<TestKey>,
+    mint: Mutex<Mint>,
+    userinfo: Mutex<Value>,
+    codes: Mutex<HashMap<String, String>>,
+    jwks_fetches: AtomicUsize,
+}
+
+/// The provider, serving until dropped.
+pub(crate) struct TestProvider {
+    pub(crate) issuer: String,
+    state: Arc<ProviderState>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl TestProvider {
+    pub(crate) async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let issuer = format!("http://{}", listener.local_addr().unwrap());
+        let key = TestKey::new("key-1");
+        let state = Arc::new(ProviderState {
+            issuer: issuer.clone(),
+            published: Mutex::new(vec![key.clone()]),
+            signer: Mutex::new(key),
+            mint: Mutex::new(Box::new(|m: &Minting| m.key.sign(&m.claims()))),
+            userinfo: Mutex::new(json!({"sub": "u-1", "department": "finance"})),
+            codes: Mutex::new(HashMap::new()),
+            jwks_fetches: AtomicUsize::new(0),
+        });
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks", get(jwks))
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/userinfo", get(userinfo))
+            .with_state(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        });
+        Self {
+            issuer,
+            state,
+            stop: Some(stop),
+        }
+    }
+
+    /// How the next ID tokens are minted.
+    pub(crate) fn mint_with(&self, mint: impl Fn(&Minting) -> String + Send + Sync + 'static) {
+        *self.state.mint.lock().unwrap() = Box::new(mint);
+    }
+
+    /// Publishes `keys` in the JWKS and signs with `signer` from now on.
+    pub(crate) fn rotate_keys(&self, keys: Vec<TestKey>, signer: TestKey) {
+        *self.state.published.lock().unwrap() = keys;
+        *self.state.signer.lock().unwrap() = signer;
+    }
+
+    /// What the userinfo endpoint answers.
+    pub(crate) fn set_userinfo(&self, claims: Value) {
+        *self.state.userinfo.lock().unwrap() = claims;
+    }
+
+    /// How many times the JWKS was fetched.
+    pub(crate) fn jwks_fetches(&self) -> usize {
+        self.state.jwks_fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for TestProvider {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn discovery(State(state): State<Arc<ProviderState>>) -> Json<Value> {
+    let issuer = &state.issuer;
+    Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+    }))
+}
+
+async fn jwks(State(state): State<Arc<ProviderState>>) -> Json<Value> {
+    state.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    let keys: Vec<Value> = state
+        .published
+        .lock()
+        .unwrap()
+        .iter()
+        .map(TestKey::jwk)
+        .collect();
+    Json(json!({ "keys": keys }))
+}
+
+/// Approves at once: remembers the nonce under a fresh code and redirects back.
+async fn authorize(
+    State(state): State<Arc<ProviderState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let code = format!("code-{}", rand::random::<u64>());
+    let nonce = query.get("nonce").cloned().unwrap_or_default();
+    state.codes.lock().unwrap().insert(code.clone(), nonce);
+    let mut back = url::Url::parse(&query["redirect_uri"]).unwrap();
+    back.query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", &query["state"]);
+    Redirect::to(back.as_str()).into_response()
+}
+
+async fn token(
+    State(state): State<Arc<ProviderState>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(nonce) = state.codes.lock().unwrap().remove(&form["code"]) else {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant"})),
+        )
+            .into_response();
+    };
+    let minting = Minting {
+        issuer: state.issuer.clone(),
+        nonce,
+        now: SystemClock.unix_seconds(),
+        key: state.signer.lock().unwrap().clone(),
+    };
+    let id_token = (state.mint.lock().unwrap())(&minting);
+    Json(json!({
+        "access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 300,
+        "id_token": id_token,
+    }))
+    .into_response()
+}
+
+async fn userinfo(State(state): State<Arc<ProviderState>>) -> Json<Value> {
+    Json(state.userinfo.lock().unwrap().clone())
+}
