@@ -6,9 +6,9 @@ CARGO ?= cargo
 # What building needs: samael's xmlsec build runs bindgen (libclang) and links
 # xmlsec1/libxml2/libxslt/OpenSSL.
 BUILD_PACKAGES := pkg-config libssl-dev libxml2-dev libxslt1-dev libxmlsec1-dev libclang-dev xmlsec1 ca-certificates
-# What the tests need on top: a real Redis server, and Python's jsonschema for the rule
-# file schema check.
-TEST_PACKAGES := redis-server python3 python3-jsonschema python3-yaml
+# What the tests need on top: a real Redis server, Python's jsonschema for the rule file
+# schema check, Node.js for the real OpenID Provider (.ci/peer-deps installs the rest).
+TEST_PACKAGES := redis-server python3 python3-pip python3-jsonschema python3-yaml
 
 .PHONY: demo test lint fmt deps test-deps toolchain build bench fuzz
 
@@ -48,6 +48,7 @@ deps: toolchain
 
 test-deps:
 	@.ci/apt-install $(TEST_PACKAGES)
+	@.ci/peer-deps
 
 toolchain:
 	@command -v $(CARGO) >/dev/null 2>&1 || { \

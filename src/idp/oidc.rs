@@ -7,15 +7,15 @@ use std::time::{Duration, SystemTime};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
     CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata, CoreRevocableToken, CoreRevocationErrorResponse,
-    CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, Client,
     ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
-    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, LogoutRequest, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
+    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
+    StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,9 @@ use tokio::sync::Mutex;
 use super::{Identity, Protocol, SignInError};
 use crate::clock::Clock;
 use crate::config::{IdpName, OidcSettings};
+
+/// Discovery metadata, with RP-Initiated Logout's `end_session_endpoint`.
+type Metadata = ProviderMetadataWithLogout;
 
 /// How long discovery metadata and the JWKS are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -121,7 +124,7 @@ pub struct Callback {
 }
 
 struct CachedMetadata {
-    metadata: CoreProviderMetadata,
+    metadata: Metadata,
     fetched_at: SystemTime,
     /// When a token with an unknown key last made us fetch before the TTL ran out.
     forced_at: Option<SystemTime>,
@@ -186,7 +189,7 @@ impl OidcProvider {
     }
 
     /// Discovery metadata (with JWKS), fetched when missing or older than [`METADATA_TTL`].
-    async fn metadata(&self) -> Result<CoreProviderMetadata, SignInError> {
+    async fn metadata(&self) -> Result<Metadata, SignInError> {
         let now = self.clock.now();
         let mut cached = self.metadata.lock().await;
         if let Some(c) = cached.as_ref() {
@@ -197,7 +200,7 @@ impl OidcProvider {
         }
         let issuer = IssuerUrl::new(self.settings.issuer.clone())
             .map_err(|e| SignInError::Discovery(format!("issuer: {e}")))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let metadata = Metadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| SignInError::Discovery(error_chain(&e)))?;
         let forced_at = cached.as_ref().and_then(|c| c.forced_at);
@@ -209,7 +212,7 @@ impl OidcProvider {
         Ok(metadata)
     }
 
-    fn client(&self, metadata: CoreProviderMetadata) -> OidcClient {
+    fn client(&self, metadata: Metadata) -> OidcClient {
         OidcClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
@@ -218,6 +221,30 @@ impl OidcProvider {
             )),
         )
         .set_redirect_uri(self.redirect_url.clone())
+    }
+
+    /// Where to send the browser to end its session at the provider too (OpenID Connect
+    /// RP-Initiated Logout 1.0), coming back to `return_to`; `None` when the provider does not
+    /// advertise an `end_session_endpoint`. The URL names this client, not the person: no ID
+    /// token travels in it.
+    pub async fn logout_url(&self, return_to: &str) -> Option<String> {
+        let metadata = match self.metadata().await {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                tracing::warn!(idp = %self.name, error = %e, "no sign-out at the provider");
+                return None;
+            }
+        };
+        let endpoint = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
+        let mut request = LogoutRequest::from(endpoint)
+            .set_client_id(ClientId::new(self.settings.client_id.clone()));
+        if let Ok(back) = PostLogoutRedirectUrl::new(return_to.to_owned()) {
+            request = request.set_post_logout_redirect_uri(back);
+        }
+        Some(request.http_get_url().to_string())
     }
 
     /// Starts a sign-in: the URL to send the browser to, and what to remember until the
@@ -383,7 +410,7 @@ impl OidcProvider {
     /// Fetches discovery and the JWKS again because a token names a key we do not have; at
     /// most once per [`KEY_REFETCH_INTERVAL`], so forged `kid`s cannot make us hammer the
     /// provider.
-    async fn refetch_for_unknown_key(&self) -> Result<CoreProviderMetadata, SignInError> {
+    async fn refetch_for_unknown_key(&self) -> Result<Metadata, SignInError> {
         let now = self.clock.now();
         {
             let mut cached = self.metadata.lock().await;

@@ -13,8 +13,8 @@ use super::extract::{Form, Query};
 use super::redirect::safe_return_to;
 use super::session::{self, MAX_PENDING, PENDING_TTL, pending_sign_ins};
 use super::{AppState, Error};
-use crate::idp::SignInError;
 use crate::idp::oidc::Callback;
+use crate::idp::{Identity, SignInError};
 use crate::store::OneTimePurpose;
 
 /// The sign-in routes.
@@ -143,8 +143,20 @@ struct LogoutForm {
     csrf: String,
 }
 
-async fn logout(session: Session, Form(form): Form<LogoutForm>) -> Result<Redirect, Error> {
+/// Ends the session here, then at the provider the person signed in with when it supports
+/// RP-Initiated Logout (it sends the browser back to the sign-in page).
+async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<LogoutForm>,
+) -> Result<Redirect, Error> {
     session::verify_csrf(&session, &form.csrf).await?;
+    let identity: Option<Identity> = session.get(session::IDENTITY).await?;
     session.flush().await?;
-    Ok(Redirect::to("/login"))
+    let provider = identity.and_then(|identity| state.idps.get(identity.idp.as_str()));
+    let at_provider = match provider {
+        Some(provider) => provider.logout_url(&state.public_url.join("/login")).await,
+        None => None,
+    };
+    Ok(Redirect::to(at_provider.as_deref().unwrap_or("/login")))
 }

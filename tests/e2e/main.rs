@@ -13,6 +13,7 @@ mod admin;
 mod binary;
 mod mappings;
 mod oidc;
+mod oidc_peer;
 mod policy;
 mod readme;
 mod schema;

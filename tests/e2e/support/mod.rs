@@ -1,6 +1,7 @@
 //! Shared test scaffolding: servers on free loopback ports, browsers with cookie jars.
 
 pub(crate) mod oidc_provider;
+pub(crate) mod peers;
 pub(crate) mod redis;
 
 use std::net::SocketAddr;
@@ -106,8 +107,17 @@ pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
-/// `rolegate serve` in this process, configured with one OIDC provider `test` at `issuer`
-/// (plus `extra_idp_keys` in its `[[idp]]` table), memory stores and empty mappings.
+/// A free loopback port (free a moment ago: bind it soon).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `rolegate serve` in this process with memory stores, configured with one OIDC provider
+/// `name` at `issuer` (plus `extra_idp_keys` in its `[[idp]]` table).
 pub(crate) struct ConfiguredServer {
     pub(crate) base: String,
     stop: Option<oneshot::Sender<()>>,
@@ -115,22 +125,31 @@ pub(crate) struct ConfiguredServer {
 }
 
 impl ConfiguredServer {
+    /// Provider `test`, empty mappings, any free port.
     pub(crate) async fn with_oidc(issuer: &str, extra_idp_keys: &str) -> Self {
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let client = (oidc_provider::CLIENT_ID, issuer);
+        Self::start(free_port(), "test", client, extra_idp_keys, |_| {}).await
+    }
+
+    /// Provider `name` on `port`, where rolegate is client `client_id` of `issuer` (with
+    /// [`oidc_provider::CLIENT_SECRET`]); `prepare` may fill the config folder's `mappings/`.
+    pub(crate) async fn start(
+        port: u16,
+        name: &str,
+        (client_id, issuer): (&str, &str),
+        extra_idp_keys: &str,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Self {
         let folder = config_folder(&format!(
             "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
-             [[idp]]\nname = \"test\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\n\
-             client_id = \"{}\"\n{extra_idp_keys}\n",
-            oidc_provider::CLIENT_ID
+             [[idp]]\nname = \"{name}\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\n\
+             client_id = \"{client_id}\"\n{extra_idp_keys}\n"
         ));
+        prepare(folder.path());
         let path = folder.path().join("rolegate.toml");
-        let env = |name: &str| {
-            (name == "ROLEGATE_IDP_TEST_CLIENT_SECRET")
-                .then(|| oidc_provider::CLIENT_SECRET.to_owned())
+        let secret_variable = format!("ROLEGATE_IDP_{}_CLIENT_SECRET", name.to_uppercase());
+        let env = |variable: &str| {
+            (variable == secret_variable).then(|| oidc_provider::CLIENT_SECRET.to_owned())
         };
         let config = rolegate::config::Config::load(&path, &env).unwrap();
         let server = Server::start(config).await.expect("server starts");

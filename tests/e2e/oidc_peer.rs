@@ -1,0 +1,242 @@
+//! Sign-in against a real OpenID Provider, panva's `oidc-provider`: the test is the browser
+//! (cookie jar, redirects followed one by one, the provider's development login and consent
+//! forms posted). Each person reaches the portal with exactly the roles the sample mappings
+//! grant their groups, and signing out ends the session at the provider too.
+
+use std::path::Path;
+
+use crate::support::peers::OidcProviderPeer;
+use crate::support::{ConfiguredServer, browser, free_port, hidden_input};
+
+/// rolegate's client id at the provider: the sample trust policies require it as `aud`.
+const CLIENT_ID: &str = "rolegate-demo";
+
+/// Copies the sample mappings, the directory linking its accounts to IdP `corp` instead of
+/// `demo` (the rules are unchanged: the one for `idp: demo` must not match).
+fn sample_mappings_for_corp(folder: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    for sub in ["directory", "rules"] {
+        for entry in std::fs::read_dir(root.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = if sub == "directory" {
+                text.replace("idp: demo", "idp: corp")
+            } else {
+                text
+            };
+            let target = folder
+                .join("mappings")
+                .join(sub)
+                .join(path.file_name().unwrap());
+            std::fs::write(target, text).unwrap();
+        }
+    }
+}
+
+struct Setup {
+    provider: OidcProviderPeer,
+    server: ConfiguredServer,
+}
+
+async fn setup() -> Setup {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let provider = OidcProviderPeer::start(
+        CLIENT_ID,
+        &format!("{base}/auth/oidc/corp/callback"),
+        &format!("{base}/login"),
+    );
+    let server = ConfiguredServer::start(
+        port,
+        "corp",
+        (CLIENT_ID, &provider.issuer),
+        "display_name = \"Corp SSO\"\nscopes = [\"openid\", \"email\", \"profile\", \"groups\"]\nuserinfo = true",
+        sample_mappings_for_corp,
+    )
+    .await;
+    Setup { provider, server }
+}
+
+/// The `action` of the first form in `html`, made absolute against `base`.
+fn form_action(html: &str, base: &str) -> String {
+    let start = html.find("action=\"").expect("a form") + 8;
+    let action = &html[start..start + html[start..].find('"').unwrap()];
+    url::Url::parse(base)
+        .unwrap()
+        .join(action)
+        .unwrap()
+        .to_string()
+}
+
+/// Signs in as `login` through the provider's pages; the browser ends on rolegate's `/`.
+async fn sign_in(setup: &Setup, client: &reqwest::Client, login: &str) {
+    let mut url = setup.server.url("/login/corp");
+    for _ in 0..20 {
+        let response = client.get(&url).send().await.unwrap();
+        if response.status().is_redirection() {
+            let next = response.headers()["location"].to_str().unwrap();
+            let next = url::Url::parse(&url)
+                .unwrap()
+                .join(next)
+                .unwrap()
+                .to_string();
+            if next == setup.server.url("/") {
+                return;
+            }
+            url = next;
+            continue;
+        }
+        let status = response.status();
+        let html = response.text().await.unwrap();
+        assert_eq!(status, 200, "{url}: {html}");
+        let action = form_action(&html, &url);
+        let prompt = hidden_input(&html, "prompt").expect("a provider prompt");
+        let mut form = vec![("prompt", prompt.clone())];
+        if prompt == "login" {
+            form.push(("login", login.to_owned()));
+            form.push(("password", "any password".to_owned()));
+        }
+        let posted = client.post(&action).form(&form).send().await.unwrap();
+        assert!(
+            posted.status().is_redirection(),
+            "{action}: {}",
+            posted.status()
+        );
+        url = url::Url::parse(&action)
+            .unwrap()
+            .join(posted.headers()["location"].to_str().unwrap())
+            .unwrap()
+            .to_string();
+    }
+    panic!("sign-in as {login} did not reach the portal");
+}
+
+/// `alias/Role` for each role the portal offers.
+fn offered(html: &str) -> Vec<String> {
+    let mut roles = Vec::new();
+    for account in html.split("<li class=\"account\">").skip(1) {
+        let meta = account.find("<span class=\"meta\">").unwrap() + 19;
+        let alias = account[meta..].split(" · ").next().unwrap();
+        for role in account.split("<li><strong>").skip(1) {
+            roles.push(format!("{alias}/{}", &role[..role.find('<').unwrap()]));
+        }
+    }
+    roles.sort();
+    roles
+}
+
+#[tokio::test]
+async fn each_person_gets_exactly_the_roles_their_groups_map_to() {
+    let setup = setup().await;
+    // No MFA at this provider: the deny rule keeps everyone out of production.
+    for (login, name, expected) in [
+        (
+            "alice",
+            "Alice Admin",
+            vec!["sandbox/Admin", "staging/ReadOnly"],
+        ),
+        (
+            "bob",
+            "Bob Builder",
+            vec!["sandbox/Developer", "staging/Developer", "staging/ReadOnly"],
+        ),
+    ] {
+        let client = browser();
+        sign_in(&setup, &client, login).await;
+        let html = client
+            .get(setup.server.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains(name), "{login}: {html}");
+        assert!(
+            html.contains(&format!("<code>{login}</code>")),
+            "{login}: {html}"
+        );
+        assert_eq!(offered(&html), expected, "{login}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_here_and_at_the_provider() {
+    let setup = setup().await;
+    let client = browser();
+    sign_in(&setup, &client, "bob").await;
+    let portal = client.get(setup.server.url("/")).send().await.unwrap();
+    let html = portal.text().await.unwrap();
+    let csrf = hidden_input(&html, "csrf").unwrap();
+    let out = client
+        .post(setup.server.url("/logout"))
+        .form(&[("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let end_session = out.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        end_session.starts_with(&setup.provider.issuer),
+        "not sent to the provider: {end_session}"
+    );
+    assert!(
+        end_session.contains("client_id=rolegate-demo"),
+        "{end_session}"
+    );
+    assert!(
+        !end_session.contains("id_token_hint"),
+        "a token in the URL: {end_session}"
+    );
+    // Signed out here at once.
+    let portal = client.get(setup.server.url("/")).send().await.unwrap();
+    assert!(portal.status().is_redirection());
+    // The provider asks for confirmation, then sends the browser back to rolegate.
+    let page = client.get(&end_session).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let action = form_action(&html, &end_session);
+    let xsrf = hidden_input(&html, "xsrf").expect("the provider's logout form");
+    let done = client
+        .post(&action)
+        .form(&[("xsrf", xsrf.as_str()), ("logout", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert!(done.status().is_redirection(), "{}", done.status());
+    let mut back = done.headers()["location"].to_str().unwrap().to_owned();
+    // oidc-provider may pass through its own success step before returning.
+    for _ in 0..3 {
+        if back.starts_with(&setup.server.url("/login")) {
+            break;
+        }
+        let next = client.get(&back).send().await.unwrap();
+        back = next.headers()["location"].to_str().unwrap().to_owned();
+    }
+    assert!(back.starts_with(&setup.server.url("/login")), "{back}");
+    // The provider's session is gone: signing in again shows its login form.
+    let again = client
+        .get(setup.server.url("/login/corp"))
+        .send()
+        .await
+        .unwrap();
+    let at_provider = again.headers()["location"].to_str().unwrap().to_owned();
+    let interaction = client.get(&at_provider).send().await.unwrap();
+    let next = interaction.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let next = url::Url::parse(&at_provider).unwrap().join(&next).unwrap();
+    let page = client
+        .get(next.as_str())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        hidden_input(&page, "prompt").as_deref(),
+        Some("login"),
+        "{page}"
+    );
+}
