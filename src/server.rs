@@ -112,8 +112,7 @@ fn build_state(
                     .public_url
                     .join(&format!("/auth/oidc/{}/callback", idp.name));
                 providers.push(OidcProvider::new(
-                    idp.name.clone(),
-                    idp.display_name.clone(),
+                    idp,
                     settings.clone(),
                     &callback,
                     http.clone(),

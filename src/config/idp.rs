@@ -71,9 +71,27 @@ pub struct IdpConfig {
     pub name: IdpName,
     /// What the sign-in page shows.
     pub display_name: String,
+    /// The logo beside it, from `logo_file`.
+    pub logo: Option<Logo>,
+    /// When not empty, only people with a verified email address in one of these domains
+    /// (lowercase) may sign in through this provider.
+    pub allowed_email_domains: Vec<String>,
     /// How rolegate talks to it.
     pub protocol: IdpProtocol,
 }
+
+/// An image for the sign-in page, served by rolegate itself (the page's CSP allows no other
+/// origin).
+#[derive(Debug, Clone)]
+pub struct Logo {
+    /// The file's bytes.
+    pub bytes: std::sync::Arc<[u8]>,
+    /// `image/png`, `image/jpeg` or `image/svg+xml`, from the file's extension.
+    pub content_type: &'static str,
+}
+
+/// The largest logo file accepted.
+const MAX_LOGO_BYTES: u64 = 256 * 1024;
 
 /// The protocol of an identity provider, with its settings.
 #[derive(Debug)]
@@ -184,11 +202,79 @@ impl Source<'_> {
                 IdpProtocol::Saml(self.saml(&raw, &key)?)
             }
         };
+        let logo = match &raw.logo_file {
+            Some(file) => Some(self.logo(file, &key("logo_file"))?),
+            None => None,
+        };
+        let allowed_email_domains = match &raw.allowed_email_domains {
+            Some(domains) => self.email_domains(domains, &key("allowed_email_domains"))?,
+            None => Vec::new(),
+        };
         Ok(IdpConfig {
             display_name: raw.display_name.clone().unwrap_or_else(|| name.to_string()),
             name,
+            logo,
+            allowed_email_domains,
             protocol,
         })
+    }
+
+    fn logo(&self, file: &Spanned<String>, key: &str) -> Result<Logo, ConfigError> {
+        let path = self.resolve(file.get_ref());
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let content_type = match extension.as_deref() {
+            Some("png") => "image/png",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("svg") => "image/svg+xml",
+            _ => {
+                let reason = "must be a .png, .jpg or .svg file";
+                return Err(self.invalid(file.span(), key, reason));
+            }
+        };
+        let fail = |reason: String| self.invalid(file.span(), key, reason);
+        let size = std::fs::metadata(&path)
+            .map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?
+            .len();
+        if size > MAX_LOGO_BYTES {
+            return Err(fail(format!(
+                "`{}` is {size} bytes; a logo may have at most {MAX_LOGO_BYTES}",
+                path.display()
+            )));
+        }
+        let bytes = std::fs::read(&path)
+            .map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?;
+        Ok(Logo {
+            bytes: bytes.into(),
+            content_type,
+        })
+    }
+
+    fn email_domains(
+        &self,
+        domains: &Spanned<Vec<String>>,
+        key: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        domains
+            .get_ref()
+            .iter()
+            .map(|domain| {
+                let domain = domain.trim().to_ascii_lowercase();
+                let valid = !domain.is_empty()
+                    && !domain.starts_with(['.', '-', '@'])
+                    && domain
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+                if valid {
+                    Ok(domain)
+                } else {
+                    let reason = format!("`{domain}` is not a domain name (write `example.com`)");
+                    Err(self.invalid(domains.span(), key, reason))
+                }
+            })
+            .collect()
     }
 
     fn reject_foreign_keys(

@@ -17,7 +17,7 @@ use url::Url;
 
 pub use error::{ConfigError, Location};
 pub use idp::{
-    DEFAULT_CLOCK_SKEW, IdpConfig, IdpName, IdpProtocol, OidcSettings, SamlMetadataSource,
+    DEFAULT_CLOCK_SKEW, IdpConfig, IdpName, IdpProtocol, Logo, OidcSettings, SamlMetadataSource,
     SamlSettings,
 };
 

@@ -57,6 +57,8 @@ pub(super) struct RawIdp {
     pub(super) name: Spanned<String>,
     pub(super) kind: Spanned<RawIdpKind>,
     pub(super) display_name: Option<String>,
+    pub(super) logo_file: Option<Spanned<String>>,
+    pub(super) allowed_email_domains: Option<Spanned<Vec<String>>>,
     // OpenID Connect
     pub(super) issuer: Option<Spanned<String>>,
     pub(super) client_id: Option<Spanned<String>>,

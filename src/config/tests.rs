@@ -299,3 +299,65 @@ fn unreadable_file_is_reported() {
         "{message}"
     );
 }
+
+#[test]
+fn oidc_extras_are_read_and_checked() {
+    let dir = folder();
+    std::fs::write(
+        dir.path().join("corp.svg"),
+        "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    )
+    .unwrap();
+    let text = format!(
+        "{CORP}logo_file = \"corp.svg\"\nallowed_email_domains = [\"Example.COM\", \"example.org\"]\nclock_skew_seconds = 30\nuserinfo = true\n"
+    );
+    let config = load_with(
+        dir.path(),
+        &text,
+        &[("ROLEGATE_IDP_CORP_CLIENT_SECRET", "s")],
+    )
+    .unwrap();
+    let idp = &config.idps[0];
+    assert_eq!(idp.logo.as_ref().unwrap().content_type, "image/svg+xml");
+    assert_eq!(idp.allowed_email_domains, ["example.com", "example.org"]);
+    let IdpProtocol::Oidc(oidc) = &idp.protocol else {
+        panic!("not OIDC")
+    };
+    assert_eq!(oidc.clock_skew, std::time::Duration::from_secs(30));
+    assert!(oidc.userinfo);
+    // Defaults.
+    let IdpProtocol::Oidc(oidc) = &load(CORP).unwrap().idps[0].protocol else {
+        panic!("not OIDC")
+    };
+    assert_eq!(oidc.clock_skew, DEFAULT_CLOCK_SKEW);
+    assert!(!oidc.userinfo);
+}
+
+#[test]
+fn bad_oidc_extras_name_their_key() {
+    for (extra, expected) in [
+        (
+            "clock_skew_seconds = 3600",
+            "`idp[0].clock_skew_seconds`: must be 0-300 seconds",
+        ),
+        (
+            "logo_file = \"corp.gif\"",
+            "`idp[0].logo_file`: must be a .png, .jpg or .svg file",
+        ),
+        (
+            "logo_file = \"missing.png\"",
+            "`idp[0].logo_file`: cannot read",
+        ),
+        (
+            "allowed_email_domains = [\"@example.com\"]",
+            "`idp[0].allowed_email_domains`: `@example.com` is not a domain name",
+        ),
+        (
+            "userinfo = \"yes\"",
+            "rolegate.toml:7:12: invalid type: string \"yes\", expected a boolean",
+        ),
+    ] {
+        let message = error(&format!("{CORP}{extra}\n"));
+        assert!(message.contains(expected), "{extra}: {message}");
+    }
+}

@@ -262,6 +262,8 @@ impl DemoProvider {
         IdpConfig {
             name: self.name.clone(),
             display_name: "Demo identity provider".to_owned(),
+            logo: None,
+            allowed_email_domains: Vec::new(),
             protocol: IdpProtocol::Oidc(OidcSettings {
                 issuer: self.issuer.clone(),
                 client_id: CLIENT_ID.to_owned(),

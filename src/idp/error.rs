@@ -27,6 +27,13 @@ pub enum SignInError {
     /// The token endpoint refused the code or could not be reached.
     #[error("the identity provider did not accept the authorization code: {0}")]
     TokenExchange(String),
+    /// `/login/{idp}` was given a `prompt` or `max_age` that is not valid.
+    #[error("`{0}` is not valid")]
+    BadOption(&'static str),
+    /// The person signed in at the provider but may not use rolegate through it (an email
+    /// domain that is not allowed, say).
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
     /// The ID token failed validation.
     #[error("the identity token is not valid: {0}")]
     InvalidIdToken(String),
@@ -54,6 +61,12 @@ impl SignInError {
             }
             SignInError::ProviderRefused(_) => "The identity provider did not sign you in.",
             SignInError::MissingParameter(_) => "The sign-in response was incomplete.",
+            SignInError::NotAllowed(_) => {
+                "Your account at this identity provider may not sign in to rolegate."
+            }
+            SignInError::BadOption(_) => {
+                "The sign-in link asks for a prompt or max_age that is not valid."
+            }
             SignInError::TokenExchange(_) => "The identity provider did not complete the sign-in.",
             SignInError::InvalidIdToken(_) => {
                 "The identity provider's answer could not be verified."

@@ -60,6 +60,35 @@ impl Identity {
 }
 
 impl Identity {
+    /// Whether this person may sign in where only `domains` (lowercase) are allowed: the
+    /// email's domain must be one of them, and the provider must not say the email is
+    /// unverified. An empty list allows everyone. The error says why not.
+    pub fn check_email_domain(&self, domains: &[String]) -> Result<(), String> {
+        if domains.is_empty() {
+            return Ok(());
+        }
+        let email = self.email.as_deref().ok_or("no email claim")?;
+        let unverified = matches!(
+            self.claims.get("email_verified"),
+            Some(serde_json::Value::Bool(false))
+        ) || matches!(
+            self.claims.get("email_verified"),
+            Some(serde_json::Value::String(s)) if s == "false"
+        );
+        if unverified {
+            return Err(format!("email `{email}` is not verified"));
+        }
+        let domain = email
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.to_ascii_lowercase())
+            .ok_or_else(|| format!("email `{email}` has no domain"))?;
+        if domains.contains(&domain) {
+            Ok(())
+        } else {
+            Err(format!("email domain `{domain}` is not allowed"))
+        }
+    }
+
     /// An identity from a provider's claims: `sub`, `email`, `name`, `amr` and `auth_time`
     /// where present, groups from `groups_claim` (a dot path), and every claim kept for the
     /// mapping rules. `None` without a string `sub`.

@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 use super::{Identity, Protocol, SignInError};
 use crate::clock::Clock;
-use crate::config::{IdpName, OidcSettings};
+use crate::config::{IdpConfig, IdpName, Logo, OidcSettings};
 
 /// Discovery metadata, with RP-Initiated Logout's `end_session_endpoint`.
 type Metadata = ProviderMetadataWithLogout;
@@ -101,6 +101,59 @@ pub struct PendingSignIn {
     pub return_to: String,
     /// When it started (Unix seconds).
     pub started_at: u64,
+    /// The `max_age` asked for: the ID token's `auth_time` must be at most this old.
+    #[serde(default)]
+    max_age: Option<u64>,
+}
+
+/// What the person (or the link they followed) asked of the provider, passed on as OIDC
+/// Core 3.1.2.1 `prompt` and `max_age`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignInOptions {
+    /// `prompt` values, each one of `none`, `login`, `consent`, `select_account`.
+    pub prompts: Vec<CoreAuthPrompt>,
+    /// `max_age` in seconds.
+    pub max_age: Option<u64>,
+}
+
+/// The largest `max_age` passed on: a year.
+const MAX_AGE_LIMIT: u64 = 366 * 24 * 3600;
+
+impl SignInOptions {
+    /// Reads `prompt` (space-separated) and `max_age` as given in a query string.
+    pub fn parse(prompt: Option<&str>, max_age: Option<&str>) -> Result<Self, SignInError> {
+        let mut prompts = Vec::new();
+        for value in prompt
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|v| !v.is_empty())
+        {
+            let prompt = match value {
+                "none" => CoreAuthPrompt::None,
+                "login" => CoreAuthPrompt::Login,
+                "consent" => CoreAuthPrompt::Consent,
+                "select_account" => CoreAuthPrompt::SelectAccount,
+                _ => return Err(SignInError::BadOption("prompt")),
+            };
+            if !prompts.contains(&prompt) {
+                prompts.push(prompt);
+            }
+        }
+        // OIDC Core 3.1.2.1: `none` stands alone.
+        if prompts.contains(&CoreAuthPrompt::None) && prompts.len() > 1 {
+            return Err(SignInError::BadOption("prompt"));
+        }
+        let max_age = match max_age {
+            None => None,
+            Some(text) => Some(
+                text.parse::<u64>()
+                    .ok()
+                    .filter(|age| *age <= MAX_AGE_LIMIT)
+                    .ok_or(SignInError::BadOption("max_age"))?,
+            ),
+        };
+        Ok(Self { prompts, max_age })
+    }
 }
 
 impl PendingSignIn {
@@ -134,6 +187,8 @@ struct CachedMetadata {
 pub struct OidcProvider {
     name: IdpName,
     display_name: String,
+    logo: Option<Logo>,
+    allowed_email_domains: Vec<String>,
     settings: OidcSettings,
     redirect_url: RedirectUrl,
     http: reqwest::Client,
@@ -151,10 +206,10 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 impl OidcProvider {
-    /// A provider whose callback is `redirect_url`; nothing is fetched until first use.
+    /// The provider `idp` describes, whose callback is `redirect_url`; nothing is fetched
+    /// until first use.
     pub fn new(
-        name: IdpName,
-        display_name: String,
+        idp: &IdpConfig,
         settings: OidcSettings,
         redirect_url: &str,
         http: reqwest::Client,
@@ -163,8 +218,10 @@ impl OidcProvider {
         let redirect_url = RedirectUrl::new(redirect_url.to_owned())
             .map_err(|e| SignInError::Discovery(format!("bad redirect URL: {e}")))?;
         Ok(Self {
-            name,
-            display_name,
+            name: idp.name.clone(),
+            display_name: idp.display_name.clone(),
+            logo: idp.logo.clone(),
+            allowed_email_domains: idp.allowed_email_domains.clone(),
             settings,
             redirect_url,
             http,
@@ -181,6 +238,11 @@ impl OidcProvider {
     /// What the sign-in page shows.
     pub fn display_name(&self) -> &str {
         &self.display_name
+    }
+
+    /// The logo the sign-in page shows, if configured.
+    pub fn logo(&self) -> Option<&Logo> {
+        self.logo.as_ref()
     }
 
     /// The claim path that holds the groups.
@@ -249,7 +311,11 @@ impl OidcProvider {
 
     /// Starts a sign-in: the URL to send the browser to, and what to remember until the
     /// callback.
-    pub async fn begin(&self, return_to: String) -> Result<(String, PendingSignIn), SignInError> {
+    pub async fn begin(
+        &self,
+        return_to: String,
+        options: &SignInOptions,
+    ) -> Result<(String, PendingSignIn), SignInError> {
         let client = self.client(self.metadata().await?);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -262,6 +328,12 @@ impl OidcProvider {
         for scope in self.settings.scopes.iter().filter(|s| *s != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
         }
+        for prompt in &options.prompts {
+            request = request.add_prompt(prompt.clone());
+        }
+        if let Some(max_age) = options.max_age {
+            request = request.set_max_age(Duration::from_secs(max_age));
+        }
         let (url, state, nonce) = request.url();
         let pending = PendingSignIn {
             idp: self.name.clone(),
@@ -270,6 +342,7 @@ impl OidcProvider {
             pkce_verifier: verifier.secret().clone(),
             return_to,
             started_at: self.clock.unix_seconds(),
+            max_age: options.max_age,
         };
         Ok((url.to_string(), pending))
     }
@@ -310,12 +383,13 @@ impl OidcProvider {
             .await
             .map_err(|e| token_error(&e))?;
         let nonce = Nonce::new(pending.nonce.clone());
-        let claims = match self.verify(&client, &response, &nonce) {
+        let max_age = pending.max_age;
+        let claims = match self.verify(&client, &response, &nonce, max_age) {
             Err(Rejection::UnknownKey) => {
                 // The provider may have rotated its keys since the JWKS was fetched.
                 let metadata = self.refetch_for_unknown_key().await?;
                 let client = self.client(metadata);
-                self.verify(&client, &response, &nonce)
+                self.verify(&client, &response, &nonce, max_age)
                     .map_err(Rejection::into_error)?
             }
             verified => verified.map_err(Rejection::into_error)?,
@@ -325,7 +399,7 @@ impl OidcProvider {
             self.merge_userinfo(&client, &response, &claims, &mut all)
                 .await?;
         }
-        Identity::from_claims(
+        let identity = Identity::from_claims(
             self.name.clone(),
             Protocol::Oidc,
             claims.issuer().as_str().to_owned(),
@@ -333,7 +407,11 @@ impl OidcProvider {
             &self.settings.groups_claim,
             self.clock.unix_seconds(),
         )
-        .ok_or_else(|| SignInError::InvalidIdToken("no `sub` claim".into()))
+        .ok_or_else(|| SignInError::InvalidIdToken("no `sub` claim".into()))?;
+        identity
+            .check_email_domain(&self.allowed_email_domains)
+            .map_err(SignInError::NotAllowed)?;
+        Ok(identity)
     }
 
     /// Validates the ID token in `response` (OIDC Core 3.1.3.7 and 3.1.3.8).
@@ -342,12 +420,13 @@ impl OidcProvider {
         client: &OidcClient,
         response: &OidcTokenResponse,
         nonce: &Nonce,
+        max_age: Option<u64>,
     ) -> Result<OidcClaims, Rejection> {
         let id_token = response
             .id_token()
             .ok_or_else(|| Rejection::Invalid("no id_token in the token response".into()))?;
         let (clock, skew) = (self.clock.clone(), self.settings.clock_skew);
-        let issued_clock = clock.clone();
+        let (issued_clock, auth_clock) = (clock.clone(), clock.clone());
         let verifier = client
             .id_token_verifier()
             .set_allowed_algs(ACCEPTED_ALGORITHMS)
@@ -358,6 +437,24 @@ impl OidcProvider {
                 let latest = chrono::DateTime::<chrono::Utc>::from(issued_clock.now() + skew);
                 if iat > latest {
                     Err(format!("issued in the future ({iat})"))
+                } else {
+                    Ok(())
+                }
+            })
+            // 3.1.3.7 step 13: after `max_age`, `auth_time` is required and must be recent.
+            .set_auth_time_verifier_fn(move |auth_time| {
+                let Some(max_age) = max_age else {
+                    return Ok(());
+                };
+                let auth_time =
+                    auth_time.ok_or("max_age was requested but auth_time is missing")?;
+                let oldest = chrono::DateTime::<chrono::Utc>::from(
+                    auth_clock.now() - skew - Duration::from_secs(max_age),
+                );
+                if auth_time < oldest {
+                    Err(format!(
+                        "authenticated at {auth_time}, longer ago than max_age {max_age} s"
+                    ))
                 } else {
                     Ok(())
                 }

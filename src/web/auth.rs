@@ -3,8 +3,10 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::response::Redirect;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -13,7 +15,7 @@ use super::extract::{Form, Query};
 use super::redirect::safe_return_to;
 use super::session::{self, MAX_PENDING, PENDING_TTL, pending_sign_ins};
 use super::{AppState, Error};
-use crate::idp::oidc::Callback;
+use crate::idp::oidc::{Callback, SignInOptions};
 use crate::idp::{Identity, SignInError};
 use crate::store::OneTimePurpose;
 
@@ -22,6 +24,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page))
         .route("/login/{idp}", get(start_sign_in))
+        .route("/login/{idp}/logo", get(logo))
         .route("/auth/oidc/{idp}/callback", get(oidc_callback))
         .route("/logout", post(logout))
 }
@@ -44,6 +47,8 @@ impl ReturnTo {
 struct IdpChoice {
     href: String,
     display_name: String,
+    /// Where its logo is served, if it has one.
+    logo: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -66,19 +71,47 @@ async fn login_page(State(state): State<AppState>, Query(query): Query<ReturnTo>
         .map(|idp| IdpChoice {
             href: format!("/login/{}{suffix}", idp.name()),
             display_name: idp.display_name().to_owned(),
+            logo: idp.logo().map(|_| format!("/login/{}/logo", idp.name())),
         })
         .collect();
     LoginPage { idps }
 }
 
+/// A provider's logo, from its `logo_file`.
+async fn logo(
+    State(state): State<AppState>,
+    Path(idp): Path<String>,
+) -> Result<impl IntoResponse, Error> {
+    let logo = state
+        .idps
+        .get(&idp)
+        .and_then(|provider| provider.logo())
+        .ok_or(Error::NotFound)?;
+    Ok((
+        [(header::CONTENT_TYPE, logo.content_type)],
+        Bytes::from_owner(logo.bytes.clone()),
+    ))
+}
+
+/// `/login/{idp}`'s query: where to go afterwards, and what to ask of the provider.
+#[derive(Debug, Default, Deserialize)]
+struct StartQuery {
+    #[serde(flatten)]
+    return_to: ReturnTo,
+    prompt: Option<String>,
+    max_age: Option<String>,
+}
+
 async fn start_sign_in(
     State(state): State<AppState>,
     Path(idp): Path<String>,
-    Query(query): Query<ReturnTo>,
+    Query(query): Query<StartQuery>,
     session: Session,
 ) -> Result<Redirect, Error> {
     let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
-    let (url, pending) = provider.begin(query.safe().to_owned()).await?;
+    let options = SignInOptions::parse(query.prompt.as_deref(), query.max_age.as_deref())?;
+    let return_to = query.return_to.safe().to_owned();
+    let (url, pending) = provider.begin(return_to, &options).await?;
     state
         .stores
         .one_time

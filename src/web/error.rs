@@ -75,6 +75,7 @@ impl Error {
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Csrf | Error::NotAdmin => StatusCode::FORBIDDEN,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
+            Error::SignIn(SignInError::NotAllowed(_)) => StatusCode::FORBIDDEN,
             Error::SignIn(e) if e.is_upstream() => StatusCode::BAD_GATEWAY,
             Error::SignIn(_) => StatusCode::BAD_REQUEST,
             Error::Demo(DemoError::Store(_) | DemoError::Signing(_)) => {

@@ -7,9 +7,18 @@ use serde_json::{Value, json};
 use crate::support::oidc_provider::{Minting, TestKey, TestProvider};
 use crate::support::{ConfiguredServer, browser, location};
 
-/// Signs in through `provider`; the callback's response.
+/// Signs in through the provider; the callback's response.
 async fn sign_in(server: &ConfiguredServer, client: &reqwest::Client) -> reqwest::Response {
-    let started = client.get(server.url("/login/test")).send().await.unwrap();
+    sign_in_from(server, client, "/login/test").await
+}
+
+/// Signs in starting at `path` (`/login/test?…`); the callback's response.
+async fn sign_in_from(
+    server: &ConfiguredServer,
+    client: &reqwest::Client,
+    path: &str,
+) -> reqwest::Response {
+    let started = client.get(server.url(path)).send().await.unwrap();
     let approved = client.get(location(&started)).send().await.unwrap();
     client.get(location(&approved)).send().await.unwrap()
 }
@@ -304,6 +313,145 @@ async fn userinfo_for_another_subject_is_refused() {
     assert!(response.status().is_client_error(), "{}", response.status());
     let portal = client.get(server.url("/")).send().await.unwrap();
     assert!(portal.status().is_redirection());
+}
+
+#[tokio::test]
+async fn prompt_and_max_age_are_passed_on_and_invalid_ones_refused() {
+    let (_provider, server) = setup("").await;
+    let client = browser();
+    let started = client
+        .get(server.url("/login/test?prompt=login%20consent&max_age=300"))
+        .send()
+        .await
+        .unwrap();
+    let pairs = crate::support::query_pairs(&location(&started));
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(value("prompt").as_deref(), Some("login consent"));
+    assert_eq!(value("max_age").as_deref(), Some("300"));
+    for bad in [
+        "prompt=bogus",
+        "prompt=none%20login",
+        "max_age=-1",
+        "max_age=soon",
+    ] {
+        let response = client
+            .get(server.url(&format!("/login/test?{bad}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{bad}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("not valid"), "{bad}: {html}");
+    }
+}
+
+/// After `max_age`, the ID token must carry an `auth_time` no older than it (plus skew).
+#[tokio::test]
+async fn max_age_requires_a_recent_auth_time() {
+    let (provider, server) = setup("").await;
+    let path = "/login/test?max_age=600";
+    let cases: [(&str, Option<i64>, bool); 3] = [
+        ("recent auth_time", Some(-500), true),
+        ("auth_time older than max_age and skew", Some(-700), false),
+        ("no auth_time", None, false),
+    ];
+    for (case, offset, accepted) in cases {
+        provider.mint_with(move |m| {
+            m.key.sign(&with(m, |c| {
+                if let Some(offset) = offset {
+                    c.insert(
+                        "auth_time".into(),
+                        json!(m.now.saturating_add_signed(offset)),
+                    );
+                }
+            }))
+        });
+        let client = browser();
+        let response = sign_in_from(&server, &client, path).await;
+        if accepted {
+            assert_eq!(location(&response), "/", "{case}");
+        } else {
+            assert_eq!(response.status(), 400, "{case}");
+        }
+    }
+    // Without max_age, no auth_time is needed.
+    provider.mint_with(|m| m.key.sign(&m.claims()));
+    assert_eq!(location(&sign_in(&server, &browser()).await), "/");
+}
+
+#[tokio::test]
+async fn only_verified_emails_in_allowed_domains_sign_in() {
+    let (provider, server) = setup("allowed_email_domains = [\"example.com\"]").await;
+    assert_eq!(location(&sign_in(&server, &browser()).await), "/");
+    for (case, change) in [
+        (
+            "another domain",
+            json!({"email": "u1@example.com.evil.org"}),
+        ),
+        ("unverified", json!({"email_verified": false})),
+        ("no email", json!({"email": null})),
+    ] {
+        provider.mint_with(move |m| {
+            m.key.sign(&with(m, |c| {
+                for (key, value) in change.as_object().unwrap() {
+                    if value.is_null() {
+                        c.remove(key);
+                    } else {
+                        c.insert(key.clone(), value.clone());
+                    }
+                }
+            }))
+        });
+        let client = browser();
+        let response = sign_in(&server, &client).await;
+        assert_eq!(response.status(), 403, "{case}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains("may not sign in"), "{case}: {html}");
+        assert!(!html.contains("evil.org"), "{case}: detail leaked: {html}");
+        let portal = client.get(server.url("/")).send().await.unwrap();
+        assert!(portal.status().is_redirection(), "{case}: signed in anyway");
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_page_shows_the_configured_logo() {
+    let provider = TestProvider::start().await;
+    let svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1 1'/>";
+    let server = crate::support::ConfiguredServer::start(
+        crate::support::free_port(),
+        "test",
+        (crate::support::oidc_provider::CLIENT_ID, &provider.issuer),
+        "display_name = \"Corp SSO\"\nlogo_file = \"corp.svg\"",
+        |folder| std::fs::write(folder.join("corp.svg"), svg).unwrap(),
+    )
+    .await;
+    let client = browser();
+    let page = client.get(server.url("/login")).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<img class="logo" src="/login/test/logo""#),
+        "{html}"
+    );
+    assert!(html.contains("Corp SSO"), "{html}");
+    let logo = client
+        .get(server.url("/login/test/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/svg+xml");
+    assert_eq!(logo.text().await.unwrap(), svg);
+    let none = client
+        .get(server.url("/login/other/logo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
 }
 
 fn base64_url(value: &Value) -> String {
