@@ -120,6 +120,8 @@ pub struct OidcSettings {
     pub clock_skew: Duration,
     /// Whether the userinfo endpoint's claims are merged into the ID token's.
     pub userinfo: bool,
+    /// `acr` values that count as multi-factor authentication (besides `amr`).
+    pub mfa_acr_values: Vec<String>,
 }
 
 /// Settings of a SAML identity provider.
@@ -141,7 +143,7 @@ pub enum SamlMetadataSource {
 }
 
 /// Keys that apply only to OpenID Connect providers.
-const OIDC_ONLY: [&str; 8] = [
+const OIDC_ONLY: [&str; 9] = [
     "issuer",
     "client_id",
     "client_secret_env",
@@ -150,6 +152,13 @@ const OIDC_ONLY: [&str; 8] = [
     "groups_claim",
     "clock_skew_seconds",
     "userinfo",
+    "mfa_acr_values",
+];
+
+/// `acr` values that mean a second factor was used, unless configured: OpenID PAPE's.
+pub const DEFAULT_MFA_ACR_VALUES: [&str; 2] = [
+    "http://schemas.openid.net/pape/policies/2007/06/multi-factor",
+    "http://schemas.openid.net/pape/policies/2007/06/multi-factor-physical",
 ];
 
 /// The clock skew allowed on ID token times unless configured.
@@ -334,6 +343,10 @@ impl Source<'_> {
             groups_claim,
             clock_skew,
             userinfo: raw.userinfo.as_ref().is_some_and(|u| *u.get_ref()),
+            mfa_acr_values: raw.mfa_acr_values.as_ref().map_or_else(
+                || DEFAULT_MFA_ACR_VALUES.map(str::to_owned).to_vec(),
+                |values| values.get_ref().clone(),
+            ),
         })
     }
 
@@ -429,6 +442,7 @@ impl RawIdp {
             "groups_claim" => self.groups_claim.as_ref().map(Spanned::span),
             "clock_skew_seconds" => self.clock_skew_seconds.as_ref().map(Spanned::span),
             "userinfo" => self.userinfo.as_ref().map(Spanned::span),
+            "mfa_acr_values" => self.mfa_acr_values.as_ref().map(Spanned::span),
             "metadata_file" => self.metadata_file.as_ref().map(Spanned::span),
             "metadata_url" => self.metadata_url.as_ref().map(Spanned::span),
             "honour_idp_roles" => self.honour_idp_roles.as_ref().map(Spanned::span),

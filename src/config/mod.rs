@@ -17,8 +17,8 @@ use url::Url;
 
 pub use error::{ConfigError, Location};
 pub use idp::{
-    DEFAULT_CLOCK_SKEW, IdpConfig, IdpName, IdpProtocol, Logo, OidcSettings, SamlMetadataSource,
-    SamlSettings,
+    DEFAULT_CLOCK_SKEW, DEFAULT_MFA_ACR_VALUES, IdpConfig, IdpName, IdpProtocol, Logo,
+    OidcSettings, SamlMetadataSource, SamlSettings,
 };
 
 use raw::RawConfig;

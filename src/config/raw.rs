@@ -68,6 +68,7 @@ pub(super) struct RawIdp {
     pub(super) groups_claim: Option<Spanned<String>>,
     pub(super) clock_skew_seconds: Option<Spanned<u64>>,
     pub(super) userinfo: Option<Spanned<bool>>,
+    pub(super) mfa_acr_values: Option<Spanned<Vec<String>>>,
     // SAML 2.0
     pub(super) metadata_file: Option<Spanned<String>>,
     pub(super) metadata_url: Option<Spanned<String>>,

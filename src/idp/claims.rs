@@ -32,13 +32,31 @@ pub fn groups_from_claim(value: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// Whether `amr` shows multi-factor authentication: RFC 8176's `mfa` value, or more than one
-/// distinct method.
+/// The factor an RFC 8176 `amr` value proves, if it is one: something known, held or inherent.
+/// Risk-based, geolocation, Windows and multi-channel values prove no factor of their own.
+fn factor(method: &str) -> Option<u8> {
+    match method {
+        "pwd" | "pin" | "kba" => Some(0),
+        "otp" | "hwk" | "swk" | "sms" | "tel" | "sc" | "pop" => Some(1),
+        "fpt" | "face" | "iris" | "retina" | "vbm" | "user" => Some(2),
+        _ => None,
+    }
+}
+
+/// Whether `amr` shows multi-factor authentication (RFC 8176): the `mfa` value, or methods
+/// from at least two different factors (`pwd` and `otp`, say; `pwd` and `kba` are one factor,
+/// and `rba` is none).
 pub fn mfa_from_amr(amr: &[String]) -> bool {
-    let mut distinct: Vec<&str> = amr.iter().map(String::as_str).collect();
-    distinct.sort_unstable();
-    distinct.dedup();
-    distinct.contains(&"mfa") || distinct.len() >= 2
+    let mut factors = [false; 3];
+    for method in amr {
+        if method == "mfa" {
+            return true;
+        }
+        if let Some(slot) = factor(method).and_then(|f| factors.get_mut(usize::from(f))) {
+            *slot = true;
+        }
+    }
+    factors.iter().filter(|f| **f).count() >= 2
 }
 
 #[cfg(test)]
@@ -104,5 +122,16 @@ mod tests {
         assert!(!mfa_from_amr(&amr(&["pwd"])));
         assert!(!mfa_from_amr(&amr(&["pwd", "pwd"])));
         assert!(!mfa_from_amr(&[]));
+        assert!(mfa_from_amr(&amr(&["hwk", "fpt"])));
+        assert!(
+            !mfa_from_amr(&amr(&["pwd", "kba"])),
+            "two things known are one factor"
+        );
+        assert!(
+            !mfa_from_amr(&amr(&["pwd", "rba"])),
+            "risk-based proves no factor"
+        );
+        assert!(!mfa_from_amr(&amr(&["pwd", "mca"])));
+        assert!(!mfa_from_amr(&amr(&["hwk"])));
     }
 }

@@ -272,6 +272,7 @@ impl DemoProvider {
                 groups_claim: "groups".to_owned(),
                 clock_skew: crate::config::DEFAULT_CLOCK_SKEW,
                 userinfo: false,
+                mfa_acr_values: Vec::new(),
             }),
         }
     }

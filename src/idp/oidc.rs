@@ -399,7 +399,7 @@ impl OidcProvider {
             self.merge_userinfo(&client, &response, &claims, &mut all)
                 .await?;
         }
-        let identity = Identity::from_claims(
+        let mut identity = Identity::from_claims(
             self.name.clone(),
             Protocol::Oidc,
             claims.issuer().as_str().to_owned(),
@@ -408,6 +408,10 @@ impl OidcProvider {
             self.clock.unix_seconds(),
         )
         .ok_or_else(|| SignInError::InvalidIdToken("no `sub` claim".into()))?;
+        let acr = claims.auth_context_ref().map(|acr| acr.as_str());
+        if acr.is_some_and(|acr| self.settings.mfa_acr_values.iter().any(|v| v == acr)) {
+            identity.mfa = true;
+        }
         identity
             .check_email_domain(&self.allowed_email_domains)
             .map_err(SignInError::NotAllowed)?;

@@ -454,6 +454,36 @@ async fn the_sign_in_page_shows_the_configured_logo() {
     assert_eq!(none.status(), 404);
 }
 
+/// MFA comes from `amr` (two factors, or `mfa`) or from an `acr` the config lists.
+#[tokio::test]
+async fn mfa_is_read_from_amr_and_configured_acr_values() {
+    let (provider, server) = setup("mfa_acr_values = [\"urn:corp:loa:2\"]").await;
+    for (claims, mfa) in [
+        (json!({"amr": ["pwd", "otp"]}), true),
+        (json!({"amr": ["pwd", "kba"]}), false),
+        (json!({"amr": ["pwd"], "acr": "urn:corp:loa:2"}), true),
+        (json!({"acr": "urn:corp:loa:1"}), false),
+        (
+            json!({"acr": "http://schemas.openid.net/pape/policies/2007/06/multi-factor"}),
+            false,
+        ),
+    ] {
+        let extra = claims.clone();
+        provider.mint_with(move |m| {
+            m.key.sign(&with(m, |c| {
+                for (key, value) in extra.as_object().unwrap() {
+                    c.insert(key.clone(), value.clone());
+                }
+            }))
+        });
+        let client = browser();
+        assert_eq!(location(&sign_in(&server, &client).await), "/", "{claims}");
+        let html = client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+        let shown = if mfa { "<dd>yes" } else { "<dd>no" };
+        assert!(html.contains(&format!("<dt>Multi-factor</dt>{shown}")), "{claims}: {html}");
+    }
+}
+
 fn base64_url(value: &Value) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
