@@ -5,12 +5,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use url::Url;
 
 use super::ConfigError;
+use super::client_auth::ClientAuth;
 use super::raw::{RawIdp, RawIdpKind};
 use super::source::Source;
 
@@ -110,8 +110,8 @@ pub struct OidcSettings {
     pub issuer: String,
     /// rolegate's client id at the provider.
     pub client_id: String,
-    /// rolegate's client secret at the provider.
-    pub client_secret: SecretString,
+    /// How rolegate proves to the token endpoint that it is this client.
+    pub client_auth: ClientAuth,
     /// Scopes to request; always includes `openid`.
     pub scopes: Vec<String>,
     /// The claim path that holds the groups, e.g. `groups` or `realm_access.roles`.
@@ -143,11 +143,14 @@ pub enum SamlMetadataSource {
 }
 
 /// Keys that apply only to OpenID Connect providers.
-const OIDC_ONLY: [&str; 9] = [
+const OIDC_ONLY: [&str; 12] = [
     "issuer",
     "client_id",
     "client_secret_env",
     "client_secret_file",
+    "client_auth",
+    "private_key_file",
+    "private_key_id",
     "scopes",
     "groups_claim",
     "clock_skew_seconds",
@@ -312,7 +315,7 @@ impl Source<'_> {
         parse_issuer(issuer.get_ref())
             .map_err(|reason| self.invalid(issuer.span(), &key("issuer"), reason))?;
         let client_id = self.required(raw.client_id.as_ref(), raw, &key("client_id"))?;
-        let client_secret = self.client_secret(raw, name, key)?;
+        let client_auth = self.client_auth(raw, name, key)?;
         let mut scopes = raw
             .scopes
             .as_ref()
@@ -338,7 +341,7 @@ impl Source<'_> {
         Ok(OidcSettings {
             issuer: issuer.get_ref().clone(),
             client_id: client_id.get_ref().clone(),
-            client_secret,
+            client_auth,
             scopes,
             groups_claim,
             clock_skew,
@@ -347,33 +350,6 @@ impl Source<'_> {
                 || DEFAULT_MFA_ACR_VALUES.map(str::to_owned).to_vec(),
                 |values| values.get_ref().clone(),
             ),
-        })
-    }
-
-    fn client_secret(
-        &self,
-        raw: &RawIdp,
-        name: &IdpName,
-        key: &dyn Fn(&str) -> String,
-    ) -> Result<SecretString, ConfigError> {
-        if let Some(file) = &raw.client_secret_file {
-            return self
-                .secret_file(&key("client_secret_file"), file)
-                .map(SecretString::from);
-        }
-        let env_name = raw.client_secret_env.as_ref().map_or_else(
-            || format!("ROLEGATE_IDP_{}_CLIENT_SECRET", name.env_suffix()),
-            |e| e.get_ref().clone(),
-        );
-        let span = raw
-            .client_secret_env
-            .as_ref()
-            .map_or_else(|| raw.name.span(), Spanned::span);
-        self.env(&env_name).map(SecretString::from).ok_or_else(|| {
-            let reason = format!(
-                "no client secret: set the environment variable `{env_name}` or `client_secret_file`"
-            );
-            self.invalid(span, &key("client_secret_env"), reason)
         })
     }
 
@@ -438,6 +414,9 @@ impl RawIdp {
             "client_id" => self.client_id.as_ref().map(Spanned::span),
             "client_secret_env" => self.client_secret_env.as_ref().map(Spanned::span),
             "client_secret_file" => self.client_secret_file.as_ref().map(Spanned::span),
+            "client_auth" => self.client_auth.as_ref().map(Spanned::span),
+            "private_key_file" => self.private_key_file.as_ref().map(Spanned::span),
+            "private_key_id" => self.private_key_id.as_ref().map(Spanned::span),
             "scopes" => self.scopes.as_ref().map(Spanned::span),
             "groups_claim" => self.groups_claim.as_ref().map(Spanned::span),
             "clock_skew_seconds" => self.clock_skew_seconds.as_ref().map(Spanned::span),

@@ -4,6 +4,7 @@
 //! Knows nothing of HTTP. Secrets are never read from the TOML itself: the file names an
 //! environment variable or a file that holds them.
 
+mod client_auth;
 mod error;
 mod idp;
 mod raw;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+pub use client_auth::{ClientAuth, ClientKey};
 pub use error::{ConfigError, Location};
 pub use idp::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MFA_ACR_VALUES, IdpConfig, IdpName, IdpProtocol, Logo,

@@ -31,6 +31,14 @@ fn load(text: &str) -> Result<Config, ConfigError> {
     )
 }
 
+/// The client secret of a provider that authenticates with one.
+fn secret(oidc: &OidcSettings) -> &str {
+    match &oidc.client_auth {
+        ClientAuth::SecretBasic(secret) | ClientAuth::SecretPost(secret) => secret.expose_secret(),
+        ClientAuth::PrivateKeyJwt(_) => panic!("no secret"),
+    }
+}
+
 fn error(text: &str) -> String {
     load(text).unwrap_err().to_string()
 }
@@ -158,7 +166,7 @@ fn oidc_idp_with_secret_from_the_default_environment_variable() {
     let IdpProtocol::Oidc(oidc) = &idp.protocol else {
         panic!("expected oidc")
     };
-    assert_eq!(oidc.client_secret.expose_secret(), "s3cret");
+    assert_eq!(secret(oidc), "s3cret");
     assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
     assert_eq!(oidc.groups_claim, "groups");
 }
@@ -172,7 +180,7 @@ fn client_secret_from_a_file_is_trimmed() {
     let IdpProtocol::Oidc(oidc) = &config.idps[0].protocol else {
         panic!("expected oidc")
     };
-    assert_eq!(oidc.client_secret.expose_secret(), "from-file");
+    assert_eq!(secret(oidc), "from-file");
 }
 
 #[test]
@@ -358,6 +366,68 @@ fn bad_oidc_extras_name_their_key() {
         ),
     ] {
         let message = error(&format!("{CORP}{extra}\n"));
+        assert!(message.contains(expected), "{extra}: {message}");
+    }
+}
+
+#[test]
+fn client_authentication_methods() {
+    let dir = folder();
+    let key = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/oidc/client-es256.pem"
+    );
+    let post = format!("{CORP}client_auth = \"client_secret_post\"\n");
+    let config = load_with(
+        dir.path(),
+        &post,
+        &[("ROLEGATE_IDP_CORP_CLIENT_SECRET", "s")],
+    )
+    .unwrap();
+    let IdpProtocol::Oidc(oidc) = &config.idps[0].protocol else {
+        panic!("not OIDC")
+    };
+    assert!(matches!(oidc.client_auth, ClientAuth::SecretPost(_)));
+    let jwt = format!(
+        "{CORP}client_auth = \"private_key_jwt\"\nprivate_key_file = \"{key}\"\nprivate_key_id = \"k1\"\n"
+    );
+    // No client secret is needed.
+    let config = load_with(dir.path(), &jwt, &[]).unwrap();
+    let IdpProtocol::Oidc(oidc) = &config.idps[0].protocol else {
+        panic!("not OIDC")
+    };
+    let ClientAuth::PrivateKeyJwt(client_key) = &oidc.client_auth else {
+        panic!("not private_key_jwt")
+    };
+    let assertion = client_key
+        .assertion("rolegate", "https://login.example.com/token", 1_000)
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&assertion).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
+    assert_eq!(header.kid.as_deref(), Some("k1"));
+    assert!(
+        !format!("{client_key:?}").contains("PRIVATE"),
+        "the key must not be printed"
+    );
+    // Bad settings.
+    std::fs::write(dir.path().join("not-a-key.pem"), "hello").unwrap();
+    for (extra, expected) in [
+        (
+            "client_auth = \"tls_client_auth\"",
+            "`idp[0].client_auth`: `tls_client_auth` is not one of",
+        ),
+        (
+            "client_auth = \"private_key_jwt\"",
+            "private_key_jwt needs a key",
+        ),
+        (
+            "client_auth = \"private_key_jwt\"\nprivate_key_file = \"not-a-key.pem\"",
+            "`idp[0].private_key_file`: not a PEM RSA or EC P-256 private key",
+        ),
+    ] {
+        let message = load_with(dir.path(), &format!("{CORP}{extra}\n"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(message.contains(expected), "{extra}: {message}");
     }
 }

@@ -30,7 +30,8 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
 use crate::config::{
-    Admin, Config, IdpConfig, IdpName, IdpProtocol, Keys, OidcSettings, PublicUrl, StoreSpec,
+    Admin, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, OidcSettings, PublicUrl,
+    StoreSpec,
 };
 use crate::store::{OneTimePurpose, OneTimeStore, StoreError};
 
@@ -267,7 +268,7 @@ impl DemoProvider {
             protocol: IdpProtocol::Oidc(OidcSettings {
                 issuer: self.issuer.clone(),
                 client_id: CLIENT_ID.to_owned(),
-                client_secret: self.client_secret.clone(),
+                client_auth: ClientAuth::SecretBasic(self.client_secret.clone()),
                 scopes: vec!["openid".into(), "email".into(), "profile".into()],
                 groups_claim: "groups".to_owned(),
                 clock_skew: crate::config::DEFAULT_CLOCK_SKEW,

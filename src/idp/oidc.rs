@@ -10,9 +10,9 @@ use openidconnect::core::{
     CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthorizationCode, ClaimsVerificationError, Client,
-    ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, LogoutRequest, Nonce,
+    AccessTokenHash, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError,
+    Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, LogoutRequest, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
     ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
     StandardErrorResponse, StandardTokenResponse, TokenResponse,
@@ -25,7 +25,10 @@ use tokio::sync::Mutex;
 
 use super::{Identity, Protocol, SignInError};
 use crate::clock::Clock;
-use crate::config::{IdpConfig, IdpName, Logo, OidcSettings};
+use crate::config::{ClientAuth, IdpConfig, IdpName, Logo, OidcSettings};
+
+/// RFC 7523's client assertion type.
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Discovery metadata, with RP-Initiated Logout's `end_session_endpoint`.
 type Metadata = ProviderMetadataWithLogout;
@@ -275,14 +278,25 @@ impl OidcProvider {
     }
 
     fn client(&self, metadata: Metadata) -> OidcClient {
-        OidcClient::from_provider_metadata(
+        let secret = match &self.settings.client_auth {
+            ClientAuth::SecretBasic(secret) | ClientAuth::SecretPost(secret) => {
+                Some(ClientSecret::new(secret.expose_secret().to_owned()))
+            }
+            ClientAuth::PrivateKeyJwt(_) => None,
+        };
+        let client = OidcClient::from_provider_metadata(
             metadata,
             ClientId::new(self.settings.client_id.clone()),
-            Some(ClientSecret::new(
-                self.settings.client_secret.expose_secret().to_owned(),
-            )),
+            secret,
         )
-        .set_redirect_uri(self.redirect_url.clone())
+        .set_redirect_uri(self.redirect_url.clone());
+        match &self.settings.client_auth {
+            ClientAuth::SecretBasic(_) => client,
+            // Without a secret, `client_id` goes in the body: what private_key_jwt needs too.
+            ClientAuth::SecretPost(_) | ClientAuth::PrivateKeyJwt(_) => {
+                client.set_auth_type(AuthType::RequestBody)
+            }
+        }
     }
 
     /// Where to send the browser to end its session at the provider too (OpenID Connect
@@ -375,10 +389,27 @@ impl OidcProvider {
         }
         let code = callback.code.ok_or(SignInError::MissingParameter("code"))?;
         let client = self.client(metadata);
-        let response = client
+        let mut request = client
             .exchange_code(AuthorizationCode::new(code))
             .map_err(|e| SignInError::TokenExchange(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()));
+        if let ClientAuth::PrivateKeyJwt(key) = &self.settings.client_auth {
+            // RFC 7523 section 3: the token endpoint is the audience.
+            let audience = client.token_uri().map(|uri| uri.as_str()).ok_or_else(|| {
+                SignInError::Discovery("the provider has no token endpoint".into())
+            })?;
+            let assertion = key
+                .assertion(
+                    &self.settings.client_id,
+                    audience,
+                    self.clock.unix_seconds(),
+                )
+                .map_err(|e| SignInError::TokenExchange(format!("client assertion: {e}")))?;
+            request = request
+                .add_extra_param("client_assertion_type", CLIENT_ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion);
+        }
+        let response = request
             .request_async(&self.http)
             .await
             .map_err(|e| token_error(&e))?;

@@ -478,10 +478,48 @@ async fn mfa_is_read_from_amr_and_configured_acr_values() {
         });
         let client = browser();
         assert_eq!(location(&sign_in(&server, &client).await), "/", "{claims}");
-        let html = client.get(server.url("/")).send().await.unwrap().text().await.unwrap();
+        let html = client
+            .get(server.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let shown = if mfa { "<dd>yes" } else { "<dd>no" };
-        assert!(html.contains(&format!("<dt>Multi-factor</dt>{shown}")), "{claims}: {html}");
+        assert!(
+            html.contains(&format!("<dt>Multi-factor</dt>{shown}")),
+            "{claims}: {html}"
+        );
     }
+}
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_rolegate_at_the_token_endpoint() {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/oidc");
+    let (provider, server) = setup(&format!(
+        "client_auth = \"private_key_jwt\"\nprivate_key_file = \"{fixtures}/client-es256.pem\""
+    ))
+    .await;
+    provider.expect_client_key(
+        &std::fs::read_to_string(format!("{fixtures}/client-es256.pub.pem")).unwrap(),
+    );
+    assert_eq!(location(&sign_in(&server, &browser()).await), "/");
+    assert_eq!(provider.assertions(), [true]);
+    // A provider that holds another public key refuses the assertion: no sign-in.
+    provider.expect_client_key(
+        &std::fs::read_to_string(format!("{fixtures}/other-es256.pub.pem")).unwrap(),
+    );
+    let response = sign_in(&server, &browser()).await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("did not complete the sign-in")
+    );
+    assert_eq!(provider.assertions(), [true, false]);
 }
 
 fn base64_url(value: &Value) -> String {

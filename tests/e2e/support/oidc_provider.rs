@@ -103,6 +103,10 @@ struct ProviderState {
     userinfo: Mutex<Value>,
     codes: Mutex<HashMap<String, String>>,
     jwks_fetches: AtomicUsize,
+    /// rolegate's public key, when it authenticates with private_key_jwt.
+    client_key: Mutex<Option<jsonwebtoken::DecodingKey>>,
+    /// Client assertions seen, each with whether it verified.
+    assertions: Mutex<Vec<bool>>,
 }
 
 /// The provider, serving until dropped.
@@ -127,6 +131,8 @@ impl TestProvider {
             userinfo: Mutex::new(json!({"sub": "u-1", "department": "finance"})),
             codes: Mutex::new(HashMap::new()),
             jwks_fetches: AtomicUsize::new(0),
+            client_key: Mutex::new(None),
+            assertions: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -165,6 +171,17 @@ impl TestProvider {
     /// What the userinfo endpoint answers.
     pub(crate) fn set_userinfo(&self, claims: Value) {
         *self.state.userinfo.lock().unwrap() = claims;
+    }
+
+    /// Expects private_key_jwt client authentication, verified with `public_pem` (ES256).
+    pub(crate) fn expect_client_key(&self, public_pem: &str) {
+        let key = jsonwebtoken::DecodingKey::from_ec_pem(public_pem.as_bytes()).unwrap();
+        *self.state.client_key.lock().unwrap() = Some(key);
+    }
+
+    /// Whether each client assertion received verified.
+    pub(crate) fn assertions(&self) -> Vec<bool> {
+        self.state.assertions.lock().unwrap().clone()
     }
 
     /// How many times the JWKS was fetched.
@@ -223,10 +240,49 @@ async fn authorize(
     Redirect::to(back.as_str()).into_response()
 }
 
+/// Whether the client proved who it is: HTTP Basic with the secret, or, when a client key
+/// is expected, an RFC 7523 assertion for this token endpoint.
+fn client_authenticated(
+    state: &ProviderState,
+    headers: &axum::http::HeaderMap,
+    form: &HashMap<String, String>,
+) -> bool {
+    let expected_key = state.client_key.lock().unwrap().clone();
+    if let Some(key) = expected_key {
+        let Some(assertion) = form.get("client_assertion") else {
+            return false;
+        };
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+        validation.set_audience(&[format!("{}/token", state.issuer)]);
+        validation.set_issuer(&[CLIENT_ID]);
+        validation.sub = Some(CLIENT_ID.to_owned());
+        validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub", "jti"]);
+        let verified = form.get("client_assertion_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
+            && jsonwebtoken::decode::<Value>(assertion, &key, &validation).is_ok();
+        state.assertions.lock().unwrap().push(verified);
+        return verified;
+    }
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+}
+
 async fn token(
     State(state): State<Arc<ProviderState>>,
+    headers: axum::http::HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    if !client_authenticated(&state, &headers, &form) {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
+    }
     let Some(nonce) = state.codes.lock().unwrap().remove(&form["code"]) else {
         return (
             axum::http::StatusCode::BAD_REQUEST,
