@@ -11,6 +11,7 @@
 
 mod admin;
 mod binary;
+mod log_hygiene;
 mod mappings;
 mod oidc;
 mod oidc_peer;
