@@ -1,6 +1,6 @@
 //! The admin pages: who may see them, the rule list, and the playground.
 
-use crate::support::{DemoServer, browser, hidden_input, location, signed_in_as};
+use crate::support::{DemoServer, browser, hidden_input, location, page, signed_in_as};
 
 #[tokio::test]
 async fn only_admins_see_the_mappings_page() {
@@ -50,14 +50,7 @@ async fn only_admins_see_the_mappings_page() {
 async fn playground_explains_pasted_claims() {
     let server = DemoServer::start().await;
     let alice = signed_in_as(&server, "demo-alice").await;
-    let html = alice
-        .get(server.url("/admin/mappings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&alice, &server.url("/admin/mappings")).await;
     let csrf = hidden_input(&html, "csrf").unwrap();
     let claims = r#"{"sub": "u1", "email": "u1@example.com", "email_verified": true, "aud": "rolegate-demo", "amr": ["pwd", "mfa"], "groups": ["AWS_staging_Developer"]}"#;
     let response = alice
@@ -84,14 +77,7 @@ async fn playground_uses_a_recent_sign_in() {
     let server = DemoServer::start().await;
     let _bob = signed_in_as(&server, "demo-bob").await;
     let alice = signed_in_as(&server, "demo-alice").await;
-    let html = alice
-        .get(server.url("/admin/mappings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&alice, &server.url("/admin/mappings")).await;
     assert!(html.contains("Bob Builder via demo (demo-bob)"), "{html}");
     let csrf = hidden_input(&html, "csrf").unwrap();
     // Newest first: Alice is 0, Bob is 1.
@@ -116,14 +102,7 @@ async fn playground_uses_a_recent_sign_in() {
 async fn playground_reports_bad_claims_and_needs_the_csrf_token() {
     let server = DemoServer::start().await;
     let alice = signed_in_as(&server, "demo-alice").await;
-    let html = alice
-        .get(server.url("/admin/mappings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&alice, &server.url("/admin/mappings")).await;
     let csrf = hidden_input(&html, "csrf").unwrap();
     for (claims, problem) in [
         ("{not json", "the claims are not JSON (line 1, column 2)"),

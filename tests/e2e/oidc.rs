@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::support::oidc_provider::{Minting, TestKey, TestProvider};
-use crate::support::{ConfiguredServer, browser, location};
+use crate::support::oidc_provider::{CLIENT_ID, Minting, TestKey, TestProvider, patched};
+use crate::support::{ConfiguredServer, browser, location, page};
 
 /// Signs in through the provider; the callback's response.
 async fn sign_in(server: &ConfiguredServer, client: &reqwest::Client) -> reqwest::Response {
@@ -56,12 +56,6 @@ async fn setup(extra: &str) -> (TestProvider, ConfiguredServer) {
     (provider, server)
 }
 
-fn with(mint: &Minting, change: impl Fn(&mut serde_json::Map<String, Value>)) -> Value {
-    let mut claims = mint.claims();
-    change(claims.as_object_mut().unwrap());
-    claims
-}
-
 #[tokio::test]
 async fn a_correct_id_token_signs_in() {
     let (_provider, server) = setup("").await;
@@ -102,111 +96,45 @@ async fn each_defective_id_token_is_refused() {
             Box::new(|m| {
                 let token = m.key.sign(&m.claims());
                 let parts: Vec<&str> = token.split('.').collect();
-                let forged = with(m, |c| {
-                    c.insert("sub".into(), json!("admin"));
-                });
+                let forged = m.patched(&json!({"sub": "admin"}));
                 format!("{}.{}.{}", parts[0], base64_url(&forged), parts[2])
             }),
         ),
         (
             "another issuer",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("iss".into(), json!("https://evil.example"));
-                }))
-            }),
+            Box::new(patched(|_| json!({"iss": "https://evil.example"}))),
         ),
         (
             "another audience",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("aud".into(), json!("someone-else"));
-                }))
-            }),
+            Box::new(patched(|_| json!({"aud": "someone-else"}))),
         ),
         (
             "several audiences without azp",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert(
-                        "aud".into(),
-                        json!([crate::support::oidc_provider::CLIENT_ID, "other"]),
-                    );
-                }))
-            }),
+            Box::new(patched(|_| json!({"aud": [CLIENT_ID, "other"]}))),
         ),
         (
             "azp names another client",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("azp".into(), json!("other"));
-                }))
-            }),
+            Box::new(patched(|_| json!({"azp": "other"}))),
         ),
         (
             "expired beyond the clock skew",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("iat".into(), json!(m.now - 600));
-                    c.insert("exp".into(), json!(m.now - 61));
-                }))
-            }),
+            Box::new(patched(|m| json!({"iat": m.now - 600, "exp": m.now - 61}))),
         ),
         (
             "issued in the future beyond the clock skew",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("iat".into(), json!(m.now + 120));
-                }))
-            }),
+            Box::new(patched(|m| json!({"iat": m.now + 120}))),
         ),
         (
             "another nonce",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("nonce".into(), json!("replayed-nonce"));
-                }))
-            }),
+            Box::new(patched(|_| json!({"nonce": "replayed-nonce"}))),
         ),
-        (
-            "no nonce",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.remove("nonce");
-                }))
-            }),
-        ),
-        (
-            "no sub",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.remove("sub");
-                }))
-            }),
-        ),
-        (
-            "no iat",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.remove("iat");
-                }))
-            }),
-        ),
-        (
-            "no exp",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.remove("exp");
-                }))
-            }),
-        ),
+        ("no nonce", Box::new(patched(|_| json!({"nonce": null})))),
+        ("no sub", Box::new(patched(|_| json!({"sub": null})))),
+        ("no iat", Box::new(patched(|_| json!({"iat": null})))),
+        ("no exp", Box::new(patched(|_| json!({"exp": null})))),
         (
             "at_hash of another access token",
-            Box::new(|m| {
-                m.key.sign(&with(m, |c| {
-                    c.insert("at_hash".into(), json!("AAAAAAAAAAAAAAAAAAAAAA"));
-                }))
-            }),
+            Box::new(patched(|_| json!({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}))),
         ),
         ("not a JWT", Box::new(|_| "not-a-token".to_owned())),
     ];
@@ -220,32 +148,19 @@ async fn each_defective_id_token_is_refused() {
 #[tokio::test]
 async fn clock_skew_is_allowed_up_to_the_configured_leeway() {
     let (provider, server) = setup("clock_skew_seconds = 120").await;
-    provider.mint_with(|m| {
-        m.key.sign(&with(m, |c| {
-            c.insert("exp".into(), json!(m.now - 90));
-            c.insert("iat".into(), json!(m.now - 400));
-        }))
-    });
+    provider.mint_with(patched(|m| json!({"exp": m.now - 90, "iat": m.now - 400})));
     let client = browser();
     assert_eq!(location(&sign_in(&server, &client).await), "/");
-    provider.mint_with(|m| {
-        m.key.sign(&with(m, |c| {
-            c.insert("exp".into(), json!(m.now - 130));
-        }))
-    });
+    provider.mint_with(patched(|m| json!({"exp": m.now - 130})));
     assert_refused(&server, &browser(), "expired beyond 120 s").await;
 }
 
 #[tokio::test]
 async fn several_audiences_are_accepted_when_azp_is_this_client() {
     let (provider, server) = setup("").await;
-    provider.mint_with(|m| {
-        m.key.sign(&with(m, |c| {
-            let id = crate::support::oidc_provider::CLIENT_ID;
-            c.insert("aud".into(), json!([id, "https://api.example"]));
-            c.insert("azp".into(), json!(id));
-        }))
-    });
+    provider.mint_with(patched(
+        |_| json!({"aud": [CLIENT_ID, "https://api.example"], "azp": CLIENT_ID}),
+    ));
     let client = browser();
     assert_eq!(location(&sign_in(&server, &client).await), "/");
 }
@@ -277,24 +192,13 @@ async fn userinfo_claims_are_merged_when_configured() {
         (false, "none", "from-userinfo"),
     ] {
         let (provider, server) = setup(&format!("userinfo = {userinfo}")).await;
-        provider.mint_with(|m| {
-            m.key.sign(&with(m, |c| {
-                c.remove("groups");
-            }))
-        });
+        provider.mint_with(patched(|_| json!({"groups": null})));
         provider.set_userinfo(json!({
             "sub": "u-1", "groups": ["from-userinfo"], "email": "other@example.com",
         }));
         let client = browser();
         assert_eq!(location(&sign_in(&server, &client).await), "/");
-        let html = client
-            .get(server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = page(&client, &server.url("/")).await;
         assert!(html.contains(shown), "userinfo = {userinfo}: {html}");
         assert!(
             html.contains("u1@example.com"),
@@ -361,16 +265,9 @@ async fn max_age_requires_a_recent_auth_time() {
         ("no auth_time", None, false),
     ];
     for (case, offset, accepted) in cases {
-        provider.mint_with(move |m| {
-            m.key.sign(&with(m, |c| {
-                if let Some(offset) = offset {
-                    c.insert(
-                        "auth_time".into(),
-                        json!(m.now.saturating_add_signed(offset)),
-                    );
-                }
-            }))
-        });
+        provider.mint_with(patched(
+            move |m| json!({"auth_time": offset.map(|o| m.now.saturating_add_signed(o))}),
+        ));
         let client = browser();
         let response = sign_in_from(&server, &client, path).await;
         if accepted {
@@ -396,17 +293,7 @@ async fn only_verified_emails_in_allowed_domains_sign_in() {
         ("unverified", json!({"email_verified": false})),
         ("no email", json!({"email": null})),
     ] {
-        provider.mint_with(move |m| {
-            m.key.sign(&with(m, |c| {
-                for (key, value) in change.as_object().unwrap() {
-                    if value.is_null() {
-                        c.remove(key);
-                    } else {
-                        c.insert(key.clone(), value.clone());
-                    }
-                }
-            }))
-        });
+        provider.mint_with(patched(move |_| change.clone()));
         let client = browser();
         let response = sign_in(&server, &client).await;
         assert_eq!(response.status(), 403, "{case}");
@@ -425,7 +312,7 @@ async fn the_sign_in_page_shows_the_configured_logo() {
     let server = crate::support::ConfiguredServer::start(
         crate::support::free_port(),
         "test",
-        (crate::support::oidc_provider::CLIENT_ID, &provider.issuer),
+        (CLIENT_ID, &provider.issuer),
         "display_name = \"Corp SSO\"\nlogo_file = \"corp.svg\"",
         |folder| std::fs::write(folder.join("corp.svg"), svg).unwrap(),
     )
@@ -468,24 +355,11 @@ async fn mfa_is_read_from_amr_and_configured_acr_values() {
             false,
         ),
     ] {
-        let extra = claims.clone();
-        provider.mint_with(move |m| {
-            m.key.sign(&with(m, |c| {
-                for (key, value) in extra.as_object().unwrap() {
-                    c.insert(key.clone(), value.clone());
-                }
-            }))
-        });
+        let patch = claims.clone();
+        provider.mint_with(patched(move |_| patch.clone()));
         let client = browser();
         assert_eq!(location(&sign_in(&server, &client).await), "/", "{claims}");
-        let html = client
-            .get(server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = page(&client, &server.url("/")).await;
         let shown = if mfa { "<dd>yes" } else { "<dd>no" };
         assert!(
             html.contains(&format!("<dt>Multi-factor</dt>{shown}")),

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::support::peers::OidcProviderPeer;
-use crate::support::{ConfiguredServer, browser, free_port, hidden_input};
+use crate::support::{ConfiguredServer, browser, free_port, hidden_input, page};
 
 /// rolegate's client id at the provider: the sample trust policies require it as `aud`.
 const CLIENT_ID: &str = "rolegate-demo";
@@ -143,14 +143,7 @@ async fn each_person_gets_exactly_the_roles_their_groups_map_to() {
     ] {
         let client = browser();
         sign_in(&setup, &client, login).await;
-        let html = client
-            .get(setup.server.url("/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = page(&client, &setup.server.url("/")).await;
         assert!(html.contains(name), "{login}: {html}");
         assert!(
             html.contains(&format!("<code>{login}</code>")),
@@ -192,8 +185,7 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
     let portal = client.get(setup.server.url("/")).send().await.unwrap();
     assert!(portal.status().is_redirection());
     // The provider asks for confirmation, then sends the browser back to rolegate.
-    let page = client.get(&end_session).send().await.unwrap();
-    let html = page.text().await.unwrap();
+    let html = page(&client, &end_session).await;
     let action = form_action(&html, &end_session);
     let xsrf = hidden_input(&html, "xsrf").expect("the provider's logout form");
     let done = client
@@ -226,17 +218,10 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
         .unwrap()
         .to_owned();
     let next = url::Url::parse(&at_provider).unwrap().join(&next).unwrap();
-    let page = client
-        .get(next.as_str())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_page = page(&client, next.as_str()).await;
     assert_eq!(
-        hidden_input(&page, "prompt").as_deref(),
+        hidden_input(&login_page, "prompt").as_deref(),
         Some("login"),
-        "{page}"
+        "{login_page}"
     );
 }

@@ -1,7 +1,9 @@
 //! Signing in through the demo OpenID Provider with the broker's real OIDC client, and the
 //! attacks on that flow.
 
-use crate::support::{DemoServer, browser, hidden_input, location, query_pairs, signed_in_as};
+use crate::support::{
+    DemoServer, browser, hidden_input, location, page, query_pairs, signed_in_as,
+};
 
 /// Walks a browser from `/login/demo` to the callback URL the demo provider redirects to,
 /// signing in as `subject`. Returns the callback URL (not yet visited).
@@ -41,14 +43,7 @@ async fn demo_sign_in_reaches_the_portal_with_the_providers_claims() {
     let client = browser();
     let portal = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(location(&portal), "/login");
-    let login = client
-        .get(server.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = page(&client, &server.url("/login")).await;
     assert!(login.contains("href=\"/login/demo\""), "{login}");
 
     let callback = callback_for(&server, &client, "/login/demo", "demo-bob").await;
@@ -100,14 +95,7 @@ async fn demo_sign_in_reaches_the_portal_with_the_providers_claims() {
 async fn person_without_mfa_is_shown_without_it() {
     let server = DemoServer::start().await;
     let client = signed_in_as(&server, "demo-carol").await;
-    let html = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &server.url("/")).await;
     assert!(html.contains("Carol Contractor"));
     assert!(html.contains("<dt>Multi-factor</dt><dd>no"), "{html}");
     // Her production group is refused by the deny rules whatever the time of day.
@@ -277,14 +265,7 @@ async fn unknown_provider_is_a_404_page() {
 async fn sign_out_needs_the_csrf_token_and_ends_the_session() {
     let server = DemoServer::start().await;
     let client = signed_in_as(&server, "demo-alice").await;
-    let html = client
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page(&client, &server.url("/")).await;
     let csrf = hidden_input(&html, "csrf").expect("sign-out form carries a CSRF token");
 
     let forged = client

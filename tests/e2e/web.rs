@@ -1,33 +1,13 @@
 //! The HTTP edge: health, errors with request ids, headers, malformed input.
 
-use crate::support::{DemoServer, browser};
+use crate::support::{DemoServer, browser, page};
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let server = DemoServer::start().await;
     let client = browser();
-    assert_eq!(
-        client
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok\n"
-    );
-    assert_eq!(
-        client
-            .get(server.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ready\n"
-    );
+    assert_eq!(page(&client, &server.url("/healthz")).await, "ok\n");
+    assert_eq!(page(&client, &server.url("/readyz")).await, "ready\n");
 }
 
 #[tokio::test]

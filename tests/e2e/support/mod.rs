@@ -177,3 +177,8 @@ impl Drop for ConfiguredServer {
         }
     }
 }
+
+/// The body of `GET url` through `client`, whatever the status.
+pub(crate) async fn page(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}

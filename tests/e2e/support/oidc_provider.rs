@@ -87,6 +87,30 @@ impl Minting {
     }
 }
 
+/// Mints the correct claims changed by `patch` (given the minting context, for times
+/// relative to now): each key set to its value, or removed where the value is null.
+pub(crate) fn patched(
+    patch: impl Fn(&Minting) -> Value + Send + Sync + 'static,
+) -> impl Fn(&Minting) -> String + Send + Sync + 'static {
+    move |m: &Minting| m.key.sign(&m.patched(&patch(m)))
+}
+
+impl Minting {
+    /// The correct claims changed by `patch` (see [`patched`]).
+    pub(crate) fn patched(&self, patch: &Value) -> Value {
+        let mut claims = self.claims();
+        let map = claims.as_object_mut().unwrap();
+        for (key, value) in patch.as_object().unwrap() {
+            if value.is_null() {
+                map.remove(key);
+            } else {
+                map.insert(key.clone(), value.clone());
+            }
+        }
+        claims
+    }
+}
+
 /// OIDC Core 3.1.3.8 for EdDSA (Ed25519: SHA-512, left half).
 fn at_hash(access_token: &str) -> String {
     let digest = sha2::Sha512::digest(access_token.as_bytes());
