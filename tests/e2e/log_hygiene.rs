@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::oidc_provider::{ACCESS_TOKEN, CLIENT_ID, CLIENT_SECRET, TestProvider};
-use crate::support::{browser, config_folder, free_port, location, query_pairs};
+use crate::support::{browser, config_folder, free_port, location, query_pairs, query_value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_rolegate");
 
@@ -93,11 +93,7 @@ async fn sign_ins_and_their_failures_log_no_token_code_or_secret() {
         .send()
         .await
         .unwrap();
-    let state = query_pairs(&location(&started))
-        .into_iter()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1;
+    let state = query_value(&location(&started), "state").unwrap();
     let url = format!(
         "{base}/auth/oidc/test/callback?state={state}&error=access_denied&error_description=secret-description-42"
     );

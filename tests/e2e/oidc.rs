@@ -228,13 +228,8 @@ async fn prompt_and_max_age_are_passed_on_and_invalid_ones_refused() {
         .send()
         .await
         .unwrap();
-    let pairs = crate::support::query_pairs(&location(&started));
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let authorize = location(&started);
+    let value = |name: &str| crate::support::query_value(&authorize, name);
     assert_eq!(value("prompt").as_deref(), Some("login consent"));
     assert_eq!(value("max_age").as_deref(), Some("300"));
     for bad in [

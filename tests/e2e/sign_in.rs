@@ -2,7 +2,7 @@
 //! attacks on that flow.
 
 use crate::support::{
-    DemoServer, browser, hidden_input, location, page, query_pairs, signed_in_as,
+    DemoServer, browser, hidden_input, location, page, query_pairs, query_value, signed_in_as,
 };
 
 /// Walks a browser from `/login/demo` to the callback URL the demo provider redirects to,
@@ -206,11 +206,7 @@ async fn provider_error_is_shown_without_echoing_its_text() {
     let server = DemoServer::start().await;
     let client = browser();
     let started = client.get(server.url("/login/demo")).send().await.unwrap();
-    let state = query_pairs(&location(&started))
-        .into_iter()
-        .find(|(k, _)| k == "state")
-        .unwrap()
-        .1;
+    let state = query_value(&location(&started), "state").unwrap();
     let url = format!(
         "{}?state={state}&error=access_denied%3Cscript%3E&error_description=%3Cscript%3Ealert(1)%3C/script%3E",
         server.url("/auth/oidc/demo/callback")
@@ -306,11 +302,7 @@ async fn authorization_code_works_once_at_the_demo_token_endpoint() {
     let server = DemoServer::start().await;
     let client = browser();
     let callback = callback_for(&server, &client, "/login/demo", "demo-alice").await;
-    let code = query_pairs(&callback)
-        .into_iter()
-        .find(|(k, _)| k == "code")
-        .unwrap()
-        .1;
+    let code = query_value(&callback, "code").unwrap();
     // The broker redeems it; an attacker who saw the code cannot (no secret, no verifier).
     assert_eq!(location(&client.get(&callback).send().await.unwrap()), "/");
     let stolen = browser()

@@ -9,17 +9,14 @@ use std::net::SocketAddr;
 use rolegate::server::Server;
 use tokio::sync::oneshot;
 
-/// A rolegate demo server running in this process until dropped.
-pub(crate) struct DemoServer {
+/// A rolegate server running in this process until dropped.
+pub(crate) struct RunningServer {
     pub(crate) base: String,
     stop: Option<oneshot::Sender<()>>,
 }
 
-impl DemoServer {
-    pub(crate) async fn start() -> Self {
-        let server = Server::start_demo(SocketAddr::from(([127, 0, 0, 1], 0)), None)
-            .await
-            .expect("demo server starts");
+impl RunningServer {
+    fn spawn(server: Server) -> Self {
         let base = server.public_url().origin();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(server.run_until(async move {
@@ -36,11 +33,31 @@ impl DemoServer {
     }
 }
 
-impl Drop for DemoServer {
+impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// `rolegate demo` in this process.
+pub(crate) struct DemoServer(RunningServer);
+
+impl DemoServer {
+    pub(crate) async fn start() -> Self {
+        let server = Server::start_demo(SocketAddr::from(([127, 0, 0, 1], 0)), None)
+            .await
+            .expect("demo server starts");
+        Self(RunningServer::spawn(server))
+    }
+}
+
+impl std::ops::Deref for DemoServer {
+    type Target = RunningServer;
+
+    fn deref(&self) -> &RunningServer {
+        &self.0
     }
 }
 
@@ -99,6 +116,14 @@ pub(crate) fn query_pairs(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of query parameter `name` in `url`, if present.
+pub(crate) fn query_value(url: &str, name: &str) -> Option<String> {
+    query_pairs(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
 /// The value of hidden input `name` in an HTML page.
 pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
     let marker = format!("name=\"{name}\" value=\"");
@@ -119,8 +144,7 @@ pub(crate) fn free_port() -> u16 {
 /// `rolegate serve` in this process with memory stores, configured with one OIDC provider
 /// `name` at `issuer` (plus `extra_idp_keys` in its `[[idp]]` table).
 pub(crate) struct ConfiguredServer {
-    pub(crate) base: String,
-    stop: Option<oneshot::Sender<()>>,
+    running: RunningServer,
     _folder: tempfile::TempDir,
 }
 
@@ -153,28 +177,18 @@ impl ConfiguredServer {
         };
         let config = rolegate::config::Config::load(&path, &env).unwrap();
         let server = Server::start(config).await.expect("server starts");
-        let base = server.public_url().origin();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server.run_until(async move {
-            let _ = stopped.await;
-        }));
         Self {
-            base,
-            stop: Some(stop),
+            running: RunningServer::spawn(server),
             _folder: folder,
         }
     }
-
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
 }
 
-impl Drop for ConfiguredServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+impl std::ops::Deref for ConfiguredServer {
+    type Target = RunningServer;
+
+    fn deref(&self) -> &RunningServer {
+        &self.running
     }
 }
 
