@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
-    CoreGenderClaim, CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJwsSigningAlgorithm,
-    CoreRevocableToken, CoreRevocationErrorResponse, CoreTokenIntrospectionResponse, CoreTokenType,
+    CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreClaimName, CoreClaimType,
+    CoreClientAuthMethod, CoreErrorResponseType, CoreGenderClaim, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm,
+    CoreResponseMode, CoreResponseType, CoreRevocableToken, CoreRevocationErrorResponse,
+    CoreSubjectIdentifierType, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AccessTokenHash, AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError,
-    Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields, IssuerUrl, LogoutRequest, Nonce,
-    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse,
+    AccessTokenHash, AdditionalClaims, AdditionalProviderMetadata, AuthType, AuthorizationCode,
+    ClaimsVerificationError, Client, ClientId, ClientSecret, CsrfToken, EmptyExtraTokenFields,
+    EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IdTokenClaims, IdTokenFields,
+    IssuerUrl, LogoutRequest, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    PostLogoutRedirectUrl, ProviderMetadata, RedirectUrl, RequestTokenError, Scope,
+    SignatureVerificationError, StandardErrorResponse, StandardTokenResponse, TokenResponse,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -30,8 +32,33 @@ use crate::config::{ClientAuth, IdpConfig, IdpName, Logo, OidcSettings};
 /// RFC 7523's client assertion type.
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Discovery metadata, with RP-Initiated Logout's `end_session_endpoint`.
-type Metadata = ProviderMetadataWithLogout;
+/// What rolegate reads of discovery beyond OIDC Discovery's core fields.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ExtraMetadata {
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    end_session_endpoint: Option<EndSessionUrl>,
+    /// RFC 9207: the provider adds `iss` to every authorization response.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// Discovery metadata.
+type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// How long discovery metadata and the JWKS are trusted before they are fetched again.
 const METADATA_TTL: Duration = Duration::from_secs(3600);
@@ -375,17 +402,21 @@ impl OidcProvider {
         if !pending.has_state(state) {
             return Err(SignInError::StateMismatch);
         }
+        let metadata = self.metadata().await?;
+        // RFC 9207 section 2.4, for errors too: `iss` must be the provider's issuer, and must
+        // be present when the provider says it sends it.
+        let iss_promised = metadata
+            .additional_metadata()
+            .authorization_response_iss_parameter_supported;
+        match &callback.iss {
+            Some(iss) if iss != metadata.issuer().as_str() => {
+                return Err(SignInError::IssuerMismatch);
+            }
+            None if iss_promised => return Err(SignInError::MissingParameter("iss")),
+            _ => {}
+        }
         if let Some(error) = &callback.error {
             return Err(SignInError::ProviderRefused(oauth_error_code(error)));
-        }
-        let metadata = self.metadata().await?;
-        // RFC 9207 section 2.4: when `iss` is present it must be the provider's issuer.
-        if callback
-            .iss
-            .as_ref()
-            .is_some_and(|iss| iss != metadata.issuer().as_str())
-        {
-            return Err(SignInError::IssuerMismatch);
         }
         let code = callback.code.ok_or(SignInError::MissingParameter("code"))?;
         let client = self.client(metadata);

@@ -94,8 +94,9 @@ async fn sign_ins_and_their_failures_log_no_token_code_or_secret() {
         .await
         .unwrap();
     let state = query_value(&location(&started), "state").unwrap();
+    let iss: String = url::form_urlencoded::byte_serialize(provider.issuer.as_bytes()).collect();
     let url = format!(
-        "{base}/auth/oidc/test/callback?state={state}&error=access_denied&error_description=secret-description-42"
+        "{base}/auth/oidc/test/callback?state={state}&iss={iss}&error=access_denied&error_description=secret-description-42"
     );
     assert_eq!(refused.get(&url).send().await.unwrap().status(), 400);
     secrets.push(state);

@@ -391,6 +391,44 @@ async fn private_key_jwt_authenticates_rolegate_at_the_token_endpoint() {
     assert_eq!(provider.assertions(), [true, false]);
 }
 
+/// RFC 9207: this provider promises `iss` on every authorization response, so a response
+/// without it, or with another issuer (an error response too), is refused.
+#[tokio::test]
+async fn a_promised_iss_must_be_present_and_right() {
+    let (_provider, server) = setup("").await;
+    for (case, change) in [
+        ("iss missing", None),
+        ("iss of another provider", Some("https://evil.example")),
+    ] {
+        let client = browser();
+        let started = client.get(server.url("/login/test")).send().await.unwrap();
+        let approved = client.get(location(&started)).send().await.unwrap();
+        let mut callback = url::Url::parse(&location(&approved)).unwrap();
+        let pairs: Vec<(String, String)> = callback
+            .query_pairs()
+            .filter(|(k, _)| k != "iss")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        callback.query_pairs_mut().clear().extend_pairs(pairs);
+        if let Some(iss) = change {
+            callback.query_pairs_mut().append_pair("iss", iss);
+        }
+        let response = client.get(callback.as_str()).send().await.unwrap();
+        assert_eq!(response.status(), 400, "{case}");
+        let portal = client.get(server.url("/")).send().await.unwrap();
+        assert!(portal.status().is_redirection(), "{case}: signed in anyway");
+    }
+    // An error response naming another issuer is a mix-up, not the provider's refusal.
+    let client = browser();
+    let started = client.get(server.url("/login/test")).send().await.unwrap();
+    let state = crate::support::query_value(&location(&started), "state").unwrap();
+    let url = server.url(&format!(
+        "/auth/oidc/test/callback?state={state}&error=access_denied&iss=https%3A%2F%2Fevil.example"
+    ));
+    let html = page(&client, &url).await;
+    assert!(html.contains("does not match the sign-in"), "{html}");
+}
+
 fn base64_url(value: &Value) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())

@@ -233,7 +233,8 @@ async fn discovery(State(state): State<Arc<ProviderState>>) -> Json<Value> {
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "authorization_response_iss_parameter_supported": true,
     }))
 }
 
@@ -260,7 +261,8 @@ async fn authorize(
     let mut back = url::Url::parse(&query["redirect_uri"]).unwrap();
     back.query_pairs_mut()
         .append_pair("code", &code)
-        .append_pair("state", &query["state"]);
+        .append_pair("state", &query["state"])
+        .append_pair("iss", &state.issuer);
     Redirect::to(back.as_str()).into_response()
 }
 
