@@ -429,6 +429,25 @@ async fn a_promised_iss_must_be_present_and_right() {
     assert!(html.contains("does not match the sign-in"), "{html}");
 }
 
+/// ID tokens signed with each algorithm a provider commonly uses verify against its JWKS.
+#[tokio::test]
+async fn rs256_ps256_es256_and_eddsa_signatures_verify() {
+    use jsonwebtoken::Algorithm::{ES256, PS256, RS256};
+    let (provider, server) = setup("").await;
+    let keys = vec![
+        TestKey::fixture("rs", RS256),
+        TestKey::fixture("ps", PS256),
+        TestKey::fixture("es", ES256),
+        TestKey::new("ed"),
+    ];
+    for signer in &keys {
+        // Every key is published from the start: only the signer changes.
+        provider.rotate_keys(keys.clone(), signer.clone());
+        let response = sign_in(&server, &browser()).await;
+        assert_eq!(location(&response), "/", "signed with `{}`", signer.kid);
+    }
+}
+
 fn base64_url(value: &Value) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())

@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use jsonwebtoken::{Algorithm, EncodingKey};
 use rolegate::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 use sha2::Digest as _;
@@ -27,44 +28,94 @@ pub(crate) const CLIENT_SECRET: &str = "test-client-secret";
 /// The access token every token response carries.
 pub(crate) const ACCESS_TOKEN: &str = "test-access-token-0123456789";
 
-/// One signing key and its id.
+/// One signing key of the provider, its algorithm and its id.
 #[derive(Clone)]
 pub(crate) struct TestKey {
     pub(crate) kid: String,
-    signing: ed25519_dalek::SigningKey,
+    algorithm: Algorithm,
+    /// The private key, PKCS#8 PEM.
+    pem: String,
+    /// The public JWK, without `kid`, `alg` and `use`.
+    public_jwk: Value,
+    /// Bytes of the public key, as an attacker would use them for an HMAC "signature".
+    public_bytes: Vec<u8>,
 }
 
 impl TestKey {
+    /// A fresh Ed25519 key (EdDSA).
     pub(crate) fn new(kid: &str) -> Self {
+        let signing = ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+        let public = signing.verifying_key().as_bytes().to_vec();
         Self {
             kid: kid.to_owned(),
-            signing: ed25519_dalek::SigningKey::from_bytes(&rand::random::<[u8; 32]>()),
+            algorithm: Algorithm::EdDSA,
+            pem: signing.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            public_jwk: json!({"kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(&public)}),
+            public_bytes: public,
+        }
+    }
+
+    /// The fixture RSA key (for RS256 or PS256) or EC P-256 key (ES256).
+    pub(crate) fn fixture(kid: &str, algorithm: Algorithm) -> Self {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/oidc");
+        let (file, jwk) = match algorithm {
+            Algorithm::RS256 | Algorithm::PS256 => ("idp-rsa.pem", "rsa"),
+            Algorithm::ES256 => ("idp-es256.pem", "es256"),
+            other => panic!("no fixture key for {other:?}"),
+        };
+        let jwks: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{folder}/idp-public-jwks.json")).unwrap(),
+        )
+        .unwrap();
+        let public_jwk = jwks[jwk].clone();
+        Self {
+            kid: kid.to_owned(),
+            algorithm,
+            pem: std::fs::read_to_string(format!("{folder}/{file}")).unwrap(),
+            public_bytes: public_jwk.to_string().into_bytes(),
+            public_jwk,
         }
     }
 
     fn jwk(&self) -> Value {
-        json!({
-            "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": self.kid,
-            "x": URL_SAFE_NO_PAD.encode(self.signing.verifying_key().as_bytes()),
-        })
+        let mut jwk = self.public_jwk.clone();
+        jwk["kid"] = self.kid.clone().into();
+        jwk["use"] = "sig".into();
+        jwk["alg"] = serde_json::to_value(self.algorithm).unwrap();
+        jwk
     }
 
     /// The public key as bytes, as an attacker would use it for an HMAC "signature".
     pub(crate) fn public_bytes(&self) -> Vec<u8> {
-        self.signing.verifying_key().as_bytes().to_vec()
+        self.public_bytes.clone()
     }
 
-    /// `claims` signed with EdDSA under `kid` (which may differ from the key's own).
+    /// `claims` signed under `kid` (which may differ from the key's own).
     pub(crate) fn sign_as(&self, kid: &str, claims: &Value) -> String {
-        let pem = self.signing.to_pkcs8_pem(LineEnding::LF).unwrap();
-        let key = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).unwrap();
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        let pem = self.pem.as_bytes();
+        let key = match self.algorithm {
+            Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
+            Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
+            _ => EncodingKey::from_rsa_pem(pem),
+        }
+        .unwrap();
+        let mut header = jsonwebtoken::Header::new(self.algorithm);
         header.kid = Some(kid.to_owned());
         jsonwebtoken::encode(&header, claims, &key).unwrap()
     }
 
     pub(crate) fn sign(&self, claims: &Value) -> String {
         self.sign_as(&self.kid, claims)
+    }
+
+    /// OIDC Core 3.1.3.8: the left half of the access token's hash under the signing
+    /// algorithm's hash (SHA-512 for Ed25519, SHA-256 for the *256 algorithms).
+    fn at_hash(&self, access_token: &str) -> String {
+        let digest = match self.algorithm {
+            Algorithm::EdDSA => sha2::Sha512::digest(access_token.as_bytes()).to_vec(),
+            _ => sha2::Sha256::digest(access_token.as_bytes()).to_vec(),
+        };
+        URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
     }
 }
 
@@ -82,7 +133,7 @@ impl Minting {
         json!({
             "iss": self.issuer, "sub": "u-1", "aud": CLIENT_ID, "nonce": self.nonce,
             "iat": self.now, "exp": self.now + 300, "email": "u1@example.com",
-            "groups": ["developers"], "at_hash": at_hash(ACCESS_TOKEN),
+            "groups": ["developers"], "at_hash": self.key.at_hash(ACCESS_TOKEN),
         })
     }
 }
@@ -109,12 +160,6 @@ impl Minting {
         }
         claims
     }
-}
-
-/// OIDC Core 3.1.3.8 for EdDSA (Ed25519: SHA-512, left half).
-fn at_hash(access_token: &str) -> String {
-    let digest = sha2::Sha512::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..32])
 }
 
 type Mint = Box<dyn Fn(&Minting) -> String + Send + Sync>;
