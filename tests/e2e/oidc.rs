@@ -137,6 +137,39 @@ async fn each_defective_id_token_is_refused() {
             Box::new(patched(|_| json!({"at_hash": "AAAAAAAAAAAAAAAAAAAAAA"}))),
         ),
         ("not a JWT", Box::new(|_| "not-a-token".to_owned())),
+        // Header tricks that point the verifier at the attacker's own key.
+        (
+            "jwk header embedding the attacker's key",
+            Box::new(|m| {
+                let attacker = TestKey::new(&m.key.kid);
+                let jwk = serde_json::from_value(attacker.jwk()).unwrap();
+                attacker.sign_with_header(&m.claims(), |h| h.jwk = Some(jwk))
+            }),
+        ),
+        (
+            "jku header naming the attacker's JWKS",
+            Box::new(|m| {
+                TestKey::new(&m.key.kid).sign_with_header(&m.claims(), |h| {
+                    h.jku = Some("https://evil.example/jwks".into());
+                })
+            }),
+        ),
+        (
+            "x5u header naming the attacker's certificate",
+            Box::new(|m| {
+                TestKey::new(&m.key.kid).sign_with_header(&m.claims(), |h| {
+                    h.x5u = Some("https://evil.example/cert.pem".into());
+                })
+            }),
+        ),
+        (
+            "crit header the verifier cannot understand",
+            Box::new(|m| {
+                m.key.sign_with_header(&m.claims(), |h| {
+                    h.crit = Some(vec!["exp".into()]);
+                })
+            }),
+        ),
     ];
     let (provider, server) = setup("").await;
     for (case, defect) in cases {

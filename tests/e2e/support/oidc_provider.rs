@@ -77,7 +77,8 @@ impl TestKey {
         }
     }
 
-    fn jwk(&self) -> Value {
+    /// The public JWK as the JWKS publishes it.
+    pub(crate) fn jwk(&self) -> Value {
         let mut jwk = self.public_jwk.clone();
         jwk["kid"] = self.kid.clone().into();
         jwk["use"] = "sig".into();
@@ -92,6 +93,15 @@ impl TestKey {
 
     /// `claims` signed under `kid` (which may differ from the key's own).
     pub(crate) fn sign_as(&self, kid: &str, claims: &Value) -> String {
+        self.sign_with_header(claims, |header| header.kid = Some(kid.to_owned()))
+    }
+
+    /// `claims` signed under this key's `kid`, with `change` made to the JOSE header.
+    pub(crate) fn sign_with_header(
+        &self,
+        claims: &Value,
+        change: impl FnOnce(&mut jsonwebtoken::Header),
+    ) -> String {
         let pem = self.pem.as_bytes();
         let key = match self.algorithm {
             Algorithm::EdDSA => EncodingKey::from_ed_pem(pem),
@@ -100,7 +110,8 @@ impl TestKey {
         }
         .unwrap();
         let mut header = jsonwebtoken::Header::new(self.algorithm);
-        header.kid = Some(kid.to_owned());
+        header.kid = Some(self.kid.clone());
+        change(&mut header);
         jsonwebtoken::encode(&header, claims, &key).unwrap()
     }
 
