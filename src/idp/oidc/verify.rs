@@ -1,0 +1,153 @@
+//! ID token validation: OIDC Core 3.1.3.7 and 3.1.3.8, on top of what `openidconnect`'s
+//! verifier checks (signature against the JWKS, `iss`, `aud`, `exp`, `nonce`).
+
+use std::time::Duration;
+
+use openidconnect::core::CoreJwsSigningAlgorithm;
+use openidconnect::{
+    AccessTokenHash, ClaimsVerificationError, Nonce, OAuth2TokenResponse,
+    SignatureVerificationError, TokenResponse,
+};
+use serde_json::Value;
+
+use super::OidcProvider;
+use super::types::{OidcClaims, OidcClient, OidcTokenResponse};
+use crate::idp::SignInError;
+
+/// Signature algorithms accepted on ID tokens. `none` and the HMAC family are never
+/// accepted: an HS* token "signed" with a public key must not verify.
+const ACCEPTED_ALGORITHMS: [CoreJwsSigningAlgorithm; 10] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EcdsaP521Sha512,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+impl OidcProvider {
+    /// Validates the ID token in `response` (OIDC Core 3.1.3.7 and 3.1.3.8).
+    pub(super) fn verify(
+        &self,
+        client: &OidcClient,
+        response: &OidcTokenResponse,
+        nonce: &Nonce,
+        max_age: Option<u64>,
+    ) -> Result<OidcClaims, Rejection> {
+        let id_token = response
+            .id_token()
+            .ok_or_else(|| Rejection::Invalid("no id_token in the token response".into()))?;
+        let (clock, skew) = (self.clock.clone(), self.settings.clock_skew);
+        let (issued_clock, auth_clock) = (clock.clone(), clock.clone());
+        let verifier = client
+            .id_token_verifier()
+            .set_allowed_algs(ACCEPTED_ALGORITHMS)
+            // `exp` may have passed by up to the skew.
+            .set_time_fn(move || chrono::DateTime::<chrono::Utc>::from(clock.now() - skew))
+            // `iat` may lie in the future by up to the skew, no more.
+            .set_issue_time_verifier_fn(move |iat| {
+                let latest = chrono::DateTime::<chrono::Utc>::from(issued_clock.now() + skew);
+                if iat > latest {
+                    Err(format!("issued in the future ({iat})"))
+                } else {
+                    Ok(())
+                }
+            })
+            // 3.1.3.7 step 13: after `max_age`, `auth_time` is required and must be recent.
+            .set_auth_time_verifier_fn(move |auth_time| {
+                let Some(max_age) = max_age else {
+                    return Ok(());
+                };
+                let auth_time =
+                    auth_time.ok_or("max_age was requested but auth_time is missing")?;
+                let oldest = chrono::DateTime::<chrono::Utc>::from(
+                    auth_clock.now() - skew - Duration::from_secs(max_age),
+                );
+                if auth_time < oldest {
+                    Err(format!(
+                        "authenticated at {auth_time}, longer ago than max_age {max_age} s"
+                    ))
+                } else {
+                    Ok(())
+                }
+            })
+            // Extra audiences are judged below, through `azp`.
+            .set_other_audience_verifier_fn(|_| true);
+        let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
+            ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            ) => Rejection::UnknownKey,
+            other => Rejection::Invalid(other.to_string()),
+        })?;
+        // 3.1.3.7 steps 3-5: with several audiences `azp` must be present, and whenever it is
+        // present it must be this client.
+        let client_id = self.settings.client_id.as_str();
+        match claims.authorized_party() {
+            Some(azp) if azp.as_str() != client_id => {
+                return Err(Rejection::Invalid(format!(
+                    "azp `{}` is not this client",
+                    azp.as_str()
+                )));
+            }
+            None if claims.audiences().len() > 1 => {
+                return Err(Rejection::Invalid(
+                    "several audiences and no azp claim".into(),
+                ));
+            }
+            _ => {}
+        }
+        // 3.1.3.8: at_hash, when present, must match the access token.
+        if let Some(expected) = claims.access_token_hash() {
+            let invalid = |e: openidconnect::SigningError| Rejection::Invalid(e.to_string());
+            let alg = id_token
+                .signing_alg()
+                .map_err(|e| Rejection::Invalid(e.to_string()))?;
+            let key = id_token
+                .signing_key(&verifier)
+                .map_err(|e| Rejection::Invalid(e.to_string()))?;
+            let actual =
+                AccessTokenHash::from_token(response.access_token(), alg, key).map_err(invalid)?;
+            if actual != *expected {
+                return Err(Rejection::Invalid(
+                    "at_hash does not match the access token".into(),
+                ));
+            }
+        }
+        Ok(claims.clone())
+    }
+}
+
+/// Why an ID token was refused.
+pub(super) enum Rejection {
+    /// It names a key the cached JWKS does not hold.
+    UnknownKey,
+    /// Anything else.
+    Invalid(String),
+}
+
+impl Rejection {
+    pub(super) fn into_error(self) -> SignInError {
+        match self {
+            Rejection::UnknownKey => SignInError::InvalidIdToken(
+                "signed with a key the provider does not publish".into(),
+            ),
+            Rejection::Invalid(reason) => SignInError::InvalidIdToken(reason),
+        }
+    }
+}
+
+/// The ID token's claims as a JSON object.
+pub(super) fn claims_object(
+    claims: &OidcClaims,
+) -> Result<serde_json::Map<String, Value>, SignInError> {
+    match serde_json::to_value(claims) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(SignInError::InvalidIdToken(
+            "claims are not a JSON object".into(),
+        )),
+    }
+}
