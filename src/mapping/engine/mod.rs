@@ -1,29 +1,22 @@
 //! Evaluation: rules → candidate grants → deny rules → existing roles → trust policies.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+mod asserted;
+mod offer;
+mod trust;
+
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::Serialize;
+pub use offer::{CandidateOutcome, Explanation, Offer, OfferedRole, RuleOutcome};
 
+use self::asserted::idp_asserted;
+use self::trust::{ClaimContexts, statement_name, trust};
 use super::matcher::{Bindings, Subject};
 use super::{GrantTemplate, Rule, RuleSet};
-use crate::directory::{Account, Directory, Origin, Role, is_iam_name_char};
-use crate::idp::{Identity, Protocol};
-use crate::policy::{
-    AssumeAction, Decision, GlobalKeys, Principal, RequestContext, StatementRef, TrustRequest,
-    add_claims_where, evaluate_trust,
-};
+use crate::directory::{Account, Directory, Role, is_iam_name_char};
+use crate::idp::Identity;
+use crate::policy::Decision;
 
-/// The SAML attributes of AWS's federation convention.
-const SAML_ROLE: &str = "https://aws.amazon.com/SAML/Attributes/Role";
-const SAML_SESSION_NAME: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
-const SAML_SESSION_DURATION: &str = "https://aws.amazon.com/SAML/Attributes/SessionDuration";
-const SAML_PRINCIPAL_TAG: &str = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:";
-const SAML_TRANSITIVE_TAG_KEYS: &str = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys";
-const SAML_SOURCE_IDENTITY: &str = "https://aws.amazon.com/SAML/Attributes/SourceIdentity";
-/// The rule id under which IdP-asserted roles appear.
-const IDP_ASSERTED: &str = "idp-asserted-role";
 /// AWS's default session length.
 const DEFAULT_SESSION: u64 = 3_600;
 
@@ -38,90 +31,6 @@ pub struct MappingInput<'a> {
     pub honour_idp_roles: bool,
     /// Evaluate every rule and say why each did or did not match (slower).
     pub explain: bool,
-}
-
-/// A role offered to the person, ready for a role session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct OfferedRole {
-    /// The account id.
-    pub account_id: String,
-    /// The account alias.
-    pub account_alias: String,
-    /// The account's display name.
-    pub account_name: String,
-    /// The role ARN.
-    pub role_arn: String,
-    /// The role name.
-    pub role_name: String,
-    /// Session length, within the role's maximum.
-    pub session_duration_seconds: u64,
-    /// Session tags (become `aws:PrincipalTag/*`).
-    pub session_tags: BTreeMap<String, String>,
-    /// Tag keys that survive role chaining.
-    pub transitive_tag_keys: Vec<String>,
-    /// The session's source identity.
-    pub source_identity: Option<String>,
-    /// The RoleSessionName.
-    pub session_name: String,
-    /// The rules that granted it.
-    pub granted_by: Vec<String>,
-    /// The trust statement that allowed it (`policy#index` or `policy#Sid`).
-    pub trusted_by: String,
-}
-
-/// What became of one rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuleOutcome {
-    /// The rule id.
-    pub rule: String,
-    /// Where it is written.
-    #[serde(serialize_with = "serialize_display")]
-    pub origin: Origin,
-    /// `matched` or `not matched`.
-    pub outcome: &'static str,
-    /// Why not, or what it granted.
-    pub detail: String,
-}
-
-/// Writes an origin as `file:line`.
-fn serialize_display<S: serde::Serializer>(
-    origin: &Origin,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(origin)
-}
-
-/// What became of one candidate grant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CandidateOutcome {
-    /// The account as granted (id or alias).
-    pub account: String,
-    /// The role as granted.
-    pub role: String,
-    /// The rules that granted it.
-    pub granted_by: Vec<String>,
-    /// `offered` or the reason it was not.
-    pub outcome: &'static str,
-    /// The trust statement, deny rule or missing piece behind the outcome.
-    pub detail: String,
-}
-
-/// Why the offer is what it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Explanation {
-    /// Each rule (all rules when explaining; otherwise those that matched).
-    pub rules: Vec<RuleOutcome>,
-    /// Each candidate grant.
-    pub candidates: Vec<CandidateOutcome>,
-}
-
-/// The roles offered and why.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Offer {
-    /// Offered roles, by account alias then role name.
-    pub roles: Vec<OfferedRole>,
-    /// The explanation.
-    pub explanation: Explanation,
 }
 
 /// A grant before it is checked.
@@ -318,60 +227,6 @@ fn render_text(
         .ok()
 }
 
-/// Strings of a claim that may be one string or a list.
-fn claim_strings(identity: &Identity, name: &str) -> Vec<String> {
-    match identity.claims.get(name) {
-        Some(serde_json::Value::String(s)) => vec![s.clone()],
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Candidates from AWS's SAML `Role` attribute: `role-arn,provider-arn` in either order.
-fn idp_asserted(identity: &Identity) -> Vec<Candidate> {
-    let first = |name: &str| claim_strings(identity, name).into_iter().next();
-    let session_tags: BTreeMap<String, String> = identity
-        .claims
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((
-                name.strip_prefix(SAML_PRINCIPAL_TAG)?.to_owned(),
-                value.as_str()?.to_owned(),
-            ))
-        })
-        .filter(|(k, v)| crate::directory::validate_tag(k, v).is_ok())
-        .collect();
-    let transitive: Vec<String> = claim_strings(identity, SAML_TRANSITIVE_TAG_KEYS)
-        .into_iter()
-        .filter(|k| session_tags.contains_key(k))
-        .collect();
-    claim_strings(identity, SAML_ROLE)
-        .iter()
-        .filter_map(|value| {
-            let (a, b) = value.split_once(',')?;
-            let (a, b) = (a.trim(), b.trim());
-            let (role, provider) = if a.contains(":role/") { (a, b) } else { (b, a) };
-            let arn = crate::policy::Arn::parse(role)?;
-            let name = arn.resource.rsplit('/').next()?;
-            Some(Candidate {
-                account: arn.account.to_owned(),
-                role: name.to_owned(),
-                granted_by: vec![IDP_ASSERTED.to_owned()],
-                session_duration: first(SAML_SESSION_DURATION).and_then(|d| d.trim().parse().ok()),
-                session_tags: session_tags.clone(),
-                transitive_tag_keys: transitive.clone(),
-                source_identity: first(SAML_SOURCE_IDENTITY),
-                session_name: first(SAML_SESSION_NAME),
-                asserted_provider: Some(provider.to_owned()),
-                notes: Vec::new(),
-            })
-        })
-        .collect()
-}
-
 /// Checks a candidate: renders, role exists, deny rules, provider, trust. Returns the offered
 /// role, if any, and what became of the candidate.
 fn check(
@@ -521,22 +376,6 @@ fn offer<'d>(
     (Some(passed), "offered", detail)
 }
 
-/// `policy#Sid`, or `policy#index` for a statement without a Sid.
-fn statement_name(statement: &StatementRef) -> String {
-    let mut name = String::with_capacity(statement.policy.len() + 8);
-    name.push_str(&statement.policy);
-    name.push('#');
-    match &statement.sid {
-        Some(sid) => name.push_str(sid),
-        None => {
-            use std::fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(name, "{}", statement.index);
-        }
-    }
-    name
-}
-
 /// The RoleSessionName: the grant's, else the email, else the subject, made to fit STS's
 /// rules (2–64 characters of `[\w+=,.@-]`).
 fn session_name(granted: Option<&str>, identity: &Identity) -> String {
@@ -554,128 +393,4 @@ fn session_name(granted: Option<&str>, identity: &Identity) -> String {
         name.push('-');
     }
     name
-}
-
-/// A person's claims as condition keys, built once per key prefix (`saml`, or the OIDC
-/// provider's host) during one evaluation and shared, as a context base, by every candidate;
-/// over them, the keys shared by every candidate of one provider and session name.
-struct ClaimContexts<'a> {
-    input: &'a MappingInput<'a>,
-    directory: &'a Directory,
-    built: HashMap<String, Arc<RequestContext>>,
-    /// (provider, session name, context): a handful, so searched in order.
-    sessions: Vec<(String, String, Arc<RequestContext>)>,
-}
-
-impl<'a> ClaimContexts<'a> {
-    fn new(input: &'a MappingInput<'a>, directory: &'a Directory) -> Self {
-        Self {
-            input,
-            directory,
-            built: HashMap::new(),
-            sessions: Vec::new(),
-        }
-    }
-
-    /// The claims as seen through `provider`, plus `aws:FederatedProvider` and
-    /// `sts:RoleSessionName`.
-    fn for_session(&mut self, provider: &str, session_name: &str) -> Arc<RequestContext> {
-        if let Some((_, _, built)) = self
-            .sessions
-            .iter()
-            .find(|(p, n, _)| p == provider && n == session_name)
-        {
-            return built.clone();
-        }
-        let mut context = RequestContext::over(self.for_provider(provider));
-        GlobalKeys {
-            federated_provider: Some(provider),
-            ..GlobalKeys::default()
-        }
-        .apply(&mut context);
-        context.insert_one("sts:RoleSessionName", session_name.to_owned());
-        let context = Arc::new(context);
-        self.sessions.push((
-            provider.to_owned(),
-            session_name.to_owned(),
-            context.clone(),
-        ));
-        context
-    }
-
-    /// The claims as seen through `provider`: `saml:*` for SAML, `<provider host>:*` for OIDC.
-    fn for_provider(&mut self, provider: &str) -> Arc<RequestContext> {
-        let identity = self.input.identity;
-        let prefix = match identity.protocol {
-            Protocol::Saml => "saml",
-            Protocol::Oidc => provider
-                .split_once("oidc-provider/")
-                .map_or(provider, |(_, host)| host),
-        };
-        if let Some(built) = self.built.get(prefix) {
-            return built.clone();
-        }
-        let mut context = RequestContext::default();
-        GlobalKeys {
-            now: Some(self.input.now),
-            ..GlobalKeys::default()
-        }
-        .apply(&mut context);
-        // Only keys some trust policy reads can change a trust decision; copying the rest
-        // (a 500-group list, say) for every evaluation would dominate its cost.
-        let directory = self.directory;
-        add_claims_where(&mut context, prefix, &identity.claims, |key| {
-            directory.trust_reads(key)
-        });
-        if identity.protocol == Protocol::Saml {
-            context.insert_one("saml:sub", identity.subject.clone());
-            context.insert_one("saml:iss", identity.issuer.clone());
-        }
-        let context = Arc::new(context);
-        self.built.insert(prefix.to_owned(), context.clone());
-        context
-    }
-}
-
-fn trust(
-    role: &Role,
-    provider: &str,
-    claims: &mut ClaimContexts<'_>,
-    candidate: &Candidate,
-    session_name: &str,
-) -> crate::policy::TrustDecision {
-    let mut context = RequestContext::over(claims.for_session(provider, session_name));
-    GlobalKeys {
-        request_tags: (!candidate.session_tags.is_empty()).then_some(&candidate.session_tags),
-        source_identity: candidate.source_identity.as_deref(),
-        ..GlobalKeys::default()
-    }
-    .apply(&mut context);
-    let action = match claims.input.identity.protocol {
-        Protocol::Saml => AssumeAction::AssumeRoleWithSaml,
-        Protocol::Oidc => AssumeAction::AssumeRoleWithWebIdentity,
-    };
-    if !candidate.transitive_tag_keys.is_empty() {
-        context.insert(
-            "sts:TransitiveTagKeys",
-            candidate.transitive_tag_keys.clone(),
-        );
-    }
-    if let Some(source) = &candidate.source_identity {
-        context.insert_one("sts:SourceIdentity", source.clone());
-    }
-    let principal = Principal::Federated {
-        provider: provider.to_owned(),
-    };
-    evaluate_trust(
-        &role.trust_policy,
-        &TrustRequest {
-            role_arn: &role.arn,
-            action,
-            principal: &principal,
-            context: &context,
-            tags_session: !candidate.session_tags.is_empty(),
-            sets_source_identity: candidate.source_identity.is_some(),
-        },
-    )
 }
