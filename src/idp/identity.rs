@@ -60,6 +60,13 @@ impl Identity {
 }
 
 impl Identity {
+    /// Seconds since the second factor was used, as `aws:MultiFactorAuthAge` counts them:
+    /// from `auth_time`, when the sign-in was multi-factor and the provider said when.
+    pub fn mfa_age(&self, now_unix: u64) -> Option<u64> {
+        let authenticated = self.auth_time.filter(|_| self.mfa)?;
+        Some(now_unix.saturating_sub(authenticated))
+    }
+
     /// Whether this person may sign in where only `domains` (lowercase) are allowed: the
     /// email's domain must be one of them, and the provider must not say the email is
     /// unverified. An empty list allows everyone. The error says why not.

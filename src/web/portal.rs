@@ -29,6 +29,8 @@ struct AccountRoles {
 #[template(path = "portal.html")]
 struct PortalPage {
     identity: Identity,
+    /// Minutes since the second factor, when known.
+    mfa_minutes: Option<u64>,
     csrf: String,
     accounts: Vec<AccountRoles>,
 }
@@ -62,8 +64,13 @@ async fn portal(State(state): State<AppState>, signed_in: SignedIn) -> Result<Po
             }
         }
     }
+    let mfa_minutes = signed_in
+        .identity
+        .mfa_age(state.clock.unix_seconds())
+        .map(|seconds| seconds / 60);
     Ok(PortalPage {
         identity: signed_in.identity,
+        mfa_minutes,
         csrf,
         accounts,
     })

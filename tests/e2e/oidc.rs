@@ -481,6 +481,23 @@ async fn rs256_ps256_es256_and_eddsa_signatures_verify() {
     }
 }
 
+/// The portal says how long ago the second factor was used (`auth_time`), as
+/// `aws:MultiFactorAuthAge` will count it.
+#[tokio::test]
+async fn mfa_age_comes_from_auth_time() {
+    let (provider, server) = setup("").await;
+    provider.mint_with(patched(
+        |m| json!({"amr": ["mfa"], "auth_time": m.now - 330}),
+    ));
+    let client = browser();
+    assert_eq!(location(&sign_in(&server, &client).await), "/");
+    let html = page(&client, &server.url("/")).await;
+    assert!(
+        html.contains("<dt>Multi-factor</dt><dd>yes, 5 min ago"),
+        "{html}"
+    );
+}
+
 fn base64_url(value: &Value) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
