@@ -33,11 +33,7 @@ impl OidcProvider {
                 return Ok(c.metadata.clone());
             }
         }
-        let issuer = IssuerUrl::new(self.settings.issuer.clone())
-            .map_err(|e| SignInError::Discovery(format!("issuer: {e}")))?;
-        let metadata = Metadata::discover_async(issuer, &self.http)
-            .await
-            .map_err(|e| SignInError::Discovery(error_chain(&e)))?;
+        let metadata = self.discover().await?;
         let forced_at = cached.as_ref().and_then(|c| c.forced_at);
         *cached = Some(CachedMetadata {
             metadata: metadata.clone(),
@@ -52,28 +48,34 @@ impl OidcProvider {
     /// provider.
     pub(super) async fn refetch_for_unknown_key(&self) -> Result<Metadata, SignInError> {
         let now = self.clock.now();
+        let mut cached = self.metadata.lock().await;
+        let last_forced = cached.as_ref().and_then(|c| c.forced_at);
+        if last_forced
+            .is_some_and(|at| now.duration_since(at).unwrap_or_default() < KEY_REFETCH_INTERVAL)
         {
-            let mut cached = self.metadata.lock().await;
-            let recent = cached.as_ref().and_then(|c| c.forced_at).is_some_and(|at| {
-                now.duration_since(at).unwrap_or_default() < KEY_REFETCH_INTERVAL
-            });
-            if recent {
-                return Err(SignInError::InvalidIdToken(
-                    "signed with a key the provider does not publish".into(),
-                ));
-            }
-            if let Some(c) = cached.as_mut() {
-                c.forced_at = Some(now);
-                // Expire it so that the next call fetches.
-                c.fetched_at = now
-                    .checked_sub(METADATA_TTL)
-                    .unwrap_or(std::time::UNIX_EPOCH);
-            }
+            return Err(SignInError::InvalidIdToken(
+                "signed with a key the provider does not publish".into(),
+            ));
         }
-        let metadata = self.metadata().await?;
-        if let Some(c) = self.metadata.lock().await.as_mut() {
+        // Counted before fetching, so that a failing fetch is rate-limited too.
+        if let Some(c) = cached.as_mut() {
             c.forced_at = Some(now);
         }
+        let metadata = self.discover().await?;
+        *cached = Some(CachedMetadata {
+            metadata: metadata.clone(),
+            fetched_at: now,
+            forced_at: Some(now),
+        });
         Ok(metadata)
+    }
+
+    /// `{issuer}/.well-known/openid-configuration`, then the JWKS it names.
+    async fn discover(&self) -> Result<Metadata, SignInError> {
+        let issuer = IssuerUrl::new(self.settings.issuer.clone())
+            .map_err(|e| SignInError::Discovery(format!("issuer: {e}")))?;
+        Metadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(|e| SignInError::Discovery(error_chain(&e)))
     }
 }

@@ -300,14 +300,7 @@ impl OidcProvider {
             .request_async(&self.http)
             .await
             .map_err(|e| SignInError::InvalidIdToken(format!("userinfo: {}", error_chain(&e))))?;
-        let Value::Object(extra) = serde_json::to_value(&userinfo)
-            .map_err(|e| SignInError::InvalidIdToken(format!("userinfo: {e}")))?
-        else {
-            return Err(SignInError::InvalidIdToken(
-                "userinfo is not a JSON object".into(),
-            ));
-        };
-        for (name, value) in extra {
+        for (name, value) in claims_object(&userinfo)? {
             all.entry(name).or_insert(value);
         }
         Ok(())

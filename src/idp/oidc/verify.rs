@@ -140,9 +140,9 @@ impl Rejection {
     }
 }
 
-/// The ID token's claims as a JSON object.
+/// Claims (the ID token's, or userinfo's) as a JSON object.
 pub(super) fn claims_object(
-    claims: &OidcClaims,
+    claims: &impl serde::Serialize,
 ) -> Result<serde_json::Map<String, Value>, SignInError> {
     match serde_json::to_value(claims) {
         Ok(Value::Object(map)) => Ok(map),
