@@ -2,7 +2,8 @@
 //! attacks on that flow.
 
 use crate::support::{
-    DemoServer, browser, hidden_input, location, page, query_pairs, query_value, signed_in_as,
+    DemoServer, approve_at_demo, browser, hidden_input, location, page, query_pairs, query_value,
+    signed_in_as,
 };
 
 /// Walks a browser from `/login/demo` to the callback URL the demo provider redirects to,
@@ -26,15 +27,7 @@ async fn callback_for(
         html.contains("Alice Admin") && html.contains("Carol Contractor"),
         "{html}"
     );
-    let mut form = query_pairs(&authorize);
-    form.push(("subject".into(), subject.into()));
-    let approved = client
-        .post(server.url("/demo-idp/authorize"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    location(&approved)
+    approve_at_demo(server, client, &authorize, subject).await
 }
 
 #[tokio::test]

@@ -84,7 +84,21 @@ pub(crate) fn browser() -> reqwest::Client {
 pub(crate) async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest::Client {
     let client = browser();
     let started = client.get(server.url("/login/demo")).send().await.unwrap();
-    let mut form = query_pairs(&location(&started));
+    let callback = approve_at_demo(server, &client, &location(&started), subject).await;
+    let done = client.get(callback).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+    client
+}
+
+/// Approves the demo provider's authorization request `authorize` (a URL) as `subject`;
+/// returns the callback URL the provider redirects to (not yet visited).
+pub(crate) async fn approve_at_demo(
+    server: &DemoServer,
+    client: &reqwest::Client,
+    authorize: &str,
+    subject: &str,
+) -> String {
+    let mut form = query_pairs(authorize);
     form.push(("subject".into(), subject.into()));
     let approved = client
         .post(server.url("/demo-idp/authorize"))
@@ -92,9 +106,7 @@ pub(crate) async fn signed_in_as(server: &DemoServer, subject: &str) -> reqwest:
         .send()
         .await
         .unwrap();
-    let done = client.get(location(&approved)).send().await.unwrap();
-    assert_eq!(location(&done), "/");
-    client
+    location(&approved)
 }
 
 /// The `Location` header of a redirect.
