@@ -8,6 +8,7 @@ use openidconnect::IssuerUrl;
 use super::OidcProvider;
 use super::errors::error_chain;
 use super::types::Metadata;
+use super::verify::Rejection;
 use crate::idp::SignInError;
 
 /// How long discovery metadata and the JWKS are trusted before they are fetched again.
@@ -53,9 +54,7 @@ impl OidcProvider {
         if last_forced
             .is_some_and(|at| now.duration_since(at).unwrap_or_default() < KEY_REFETCH_INTERVAL)
         {
-            return Err(SignInError::InvalidIdToken(
-                "signed with a key the provider does not publish".into(),
-            ));
+            return Err(Rejection::UnknownKey.into_error());
         }
         // Counted before fetching, so that a failing fetch is rate-limited too.
         if let Some(c) = cached.as_mut() {
