@@ -13,7 +13,7 @@ use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
-use crate::web::{self, AppState, IdpRegistry, RecentSignIns};
+use crate::web::{self, AppState, CpuPool, IdpRegistry, RecentSignIns};
 
 /// How long an outgoing request to an identity provider may take.
 const IDP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -136,6 +136,7 @@ fn build_state(
         mappings,
         admin: Arc::new(config.admin.clone()),
         recent: Arc::new(RecentSignIns::default()),
+        cpu: CpuPool::for_this_machine(),
     })
 }
 

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::policy::{
-    ContextEntry, NamedPolicy, Policy, PolicyKind, SimulationInput, SimulationOutput,
-    SimulationPolicies, simulate,
+    ContextEntry, MAX_ITEMS, NamedPolicy, Policy, PolicyKind, SimulationError, SimulationInput,
+    SimulationOutput, SimulationPolicies, simulate,
 };
 
 /// Policy tools.
@@ -141,7 +141,7 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
         context_entries,
         ..SimulationInput::default()
     };
-    match simulate(&input, &policies) {
+    match simulate_all_pages(input, &policies) {
         Ok(output) if args.json => match serde_json::to_string_pretty(&output) {
             Ok(json) => {
                 println!("{json}");
@@ -155,6 +155,23 @@ fn simulate_command(args: &SimulateArgs) -> ExitCode {
         }
         Err(error) => fail(&error.problems),
     }
+}
+
+/// Every page of the simulation, as the AWS CLI gathers them; the API's size limits apply.
+fn simulate_all_pages(
+    mut input: SimulationInput,
+    policies: &SimulationPolicies,
+) -> Result<SimulationOutput, SimulationError> {
+    input.max_items = Some(MAX_ITEMS);
+    let mut all = simulate(&input, policies)?;
+    while let Some(marker) = all.marker.take() {
+        input.marker = Some(marker);
+        let page = simulate(&input, policies)?;
+        all.evaluation_results.extend(page.evaluation_results);
+        all.marker = page.marker;
+    }
+    all.is_truncated = false;
+    Ok(all)
 }
 
 fn read_context_entries(path: &Path) -> Result<Vec<ContextEntry>, String> {

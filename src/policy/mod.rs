@@ -26,7 +26,8 @@ pub use evaluate::{Decision, Evaluation, PolicyRole, PolicySet, StatementRef, ev
 pub use keys::{GlobalKeys, PrincipalType, add_claims, add_claims_where, iso8601};
 pub use principal::{Principal, PrincipalMatch, PrincipalSet};
 pub use simulate::{
-    BoundaryDetail, ContextEntry, ContextKeyType, EvaluationResult, MatchedStatement, NamedPolicy,
+    BoundaryDetail, ContextEntry, ContextKeyType, DEFAULT_MAX_ITEMS, EvaluationResult,
+    MAX_ACTION_NAMES, MAX_ITEMS, MAX_PAIRS, MAX_RESOURCE_ARNS, MatchedStatement, NamedPolicy,
     SimulationError, SimulationInput, SimulationOutput, SimulationPolicies, context_from_entries,
     simulate,
 };

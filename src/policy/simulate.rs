@@ -46,7 +46,22 @@ pub struct SimulationInput {
     /// Condition keys.
     #[serde(default)]
     pub context_entries: Vec<ContextEntry>,
+    /// How many results to return (1 to [`MAX_ITEMS`], default [`DEFAULT_MAX_ITEMS`]).
+    pub max_items: Option<usize>,
+    /// Where to continue: the `Marker` of the previous, truncated, page.
+    pub marker: Option<String>,
 }
+
+/// The most results one page holds (AWS's `MaxItems` maximum).
+pub const MAX_ITEMS: usize = 1000;
+/// The results one page holds unless `MaxItems` says otherwise (AWS's default).
+pub const DEFAULT_MAX_ITEMS: usize = 100;
+/// The most actions one simulation takes.
+pub const MAX_ACTION_NAMES: usize = 1000;
+/// The most resources one simulation takes.
+pub const MAX_RESOURCE_ARNS: usize = 1000;
+/// The most action × resource pairs one simulation covers, across all its pages.
+pub const MAX_PAIRS: usize = 10_000;
 
 /// AWS's `ContextEntry`.
 #[derive(Debug, Clone, Deserialize)]
@@ -137,8 +152,13 @@ impl ContextKeyType {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct SimulationOutput {
-    /// One per action × resource.
+    /// One per action × resource on this page, actions in the outer order.
     pub evaluation_results: Vec<EvaluationResult>,
+    /// Whether more results follow; ask again with `Marker`.
+    pub is_truncated: bool,
+    /// Where the next page starts, when truncated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
 }
 
 /// AWS's `EvaluationResult`.
@@ -245,6 +265,7 @@ pub fn simulate(
     input: &SimulationInput,
     policies: &SimulationPolicies,
 ) -> Result<SimulationOutput, SimulationError> {
+    check_size(input)?;
     let mut problems = Vec::new();
     let mut parse =
         |named: &NamedPolicy, kind: PolicyKind| match Policy::parse(&named.text, kind, &named.name)
@@ -305,43 +326,121 @@ pub fn simulate(
     } else {
         &input.resource_arns[..]
     };
-    let mut results = Vec::with_capacity(input.action_names.len() * resources.len());
-    for action in &input.action_names {
-        for resource in resources {
-            let request = Request {
-                action,
-                resource,
-                principal: &principal,
-                context: &context,
-                resource_account: input.resource_owner.as_deref(),
-            };
-            let evaluation = evaluate(&set, &request);
-            results.push(EvaluationResult {
-                eval_action_name: action.clone(),
-                eval_resource_name: resource.clone(),
-                eval_decision: evaluation.decision.as_aws_str(),
-                matched_statements: evaluation
-                    .matched
-                    .into_iter()
-                    .map(|s| MatchedStatement {
-                        source_policy_id: s.policy,
-                        source_policy_type: policy_type(s.role),
-                        sid: s.sid,
-                        statement_index: s.index,
-                    })
-                    .collect(),
-                missing_context_values: evaluation.missing_context_keys,
-                permissions_boundary_decision_detail: evaluation.allowed_by_boundary.map(
-                    |allowed| BoundaryDetail {
-                        allowed_by_permissions_boundary: allowed,
-                    },
-                ),
-            });
-        }
+    let page = Page::of(
+        input,
+        input.action_names.len().saturating_mul(resources.len()),
+    )?;
+    let mut results = Vec::with_capacity(page.end - page.start);
+    for pair in page.start..page.end {
+        // Actions in the outer order, as AWS lists them.
+        let (Some(action), Some(resource)) = (
+            input.action_names.get(pair / resources.len()),
+            resources.get(pair % resources.len()),
+        ) else {
+            break;
+        };
+        let request = Request {
+            action,
+            resource,
+            principal: &principal,
+            context: &context,
+            resource_account: input.resource_owner.as_deref(),
+        };
+        let evaluation = evaluate(&set, &request);
+        results.push(EvaluationResult {
+            eval_action_name: action.clone(),
+            eval_resource_name: resource.clone(),
+            eval_decision: evaluation.decision.as_aws_str(),
+            matched_statements: evaluation
+                .matched
+                .into_iter()
+                .map(|s| MatchedStatement {
+                    source_policy_id: s.policy,
+                    source_policy_type: policy_type(s.role),
+                    sid: s.sid,
+                    statement_index: s.index,
+                })
+                .collect(),
+            missing_context_values: evaluation.missing_context_keys,
+            permissions_boundary_decision_detail: evaluation.allowed_by_boundary.map(|allowed| {
+                BoundaryDetail {
+                    allowed_by_permissions_boundary: allowed,
+                }
+            }),
+        });
     }
+    let is_truncated = page.end < page.total;
     Ok(SimulationOutput {
         evaluation_results: results,
+        is_truncated,
+        marker: is_truncated.then(|| page.end.to_string()),
     })
+}
+
+/// The pairs one call evaluates: `start..end` of `total`.
+struct Page {
+    start: usize,
+    end: usize,
+    total: usize,
+}
+
+impl Page {
+    /// The page `MaxItems` and `Marker` ask for, or why they cannot be served.
+    fn of(input: &SimulationInput, total: usize) -> Result<Self, SimulationError> {
+        let mut problems = Vec::new();
+        let max_items = input.max_items.unwrap_or(DEFAULT_MAX_ITEMS);
+        if !(1..=MAX_ITEMS).contains(&max_items) {
+            problems.push(format!(
+                "MaxItems: must be from 1 to {MAX_ITEMS}, not {max_items}"
+            ));
+        }
+        let start = match input.marker.as_deref() {
+            None => 0,
+            Some(marker) => match marker.parse::<usize>() {
+                Ok(start) if start < total => start,
+                _ => {
+                    problems.push("Marker: not a marker of this simulation".into());
+                    0
+                }
+            },
+        };
+        if !problems.is_empty() {
+            return Err(SimulationError { problems });
+        }
+        Ok(Self {
+            start,
+            end: start.saturating_add(max_items).min(total),
+            total,
+        })
+    }
+}
+
+/// Refuses a simulation larger than one call may ask for, before anything is parsed.
+fn check_size(input: &SimulationInput) -> Result<(), SimulationError> {
+    let mut problems = Vec::new();
+    let actions = input.action_names.len();
+    let resources = input.resource_arns.len().max(1);
+    if actions > MAX_ACTION_NAMES {
+        problems.push(format!(
+            "ActionNames: at most {MAX_ACTION_NAMES} actions per simulation, not {actions}"
+        ));
+    }
+    if resources > MAX_RESOURCE_ARNS {
+        problems.push(format!(
+            "ResourceArns: at most {MAX_RESOURCE_ARNS} resources per simulation, not {resources}"
+        ));
+    }
+    let pairs = actions.saturating_mul(resources);
+    if problems.is_empty() && pairs > MAX_PAIRS {
+        problems.push(format!(
+            "ActionNames × ResourceArns: at most {MAX_PAIRS} pairs per simulation, not {pairs}"
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SimulationError { problems })
+    }
 }
 
 fn policy_type(role: PolicyRole) -> &'static str {

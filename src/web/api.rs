@@ -1,7 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 
 use super::extract::Json;
@@ -19,14 +19,22 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// `aws iam simulate-custom-policy` over HTTP: AWS's request shape in, AWS's result out.
+/// Evaluation runs on the CPU pool, one page (`MaxItems`, `Marker`) at a time.
 async fn simulate_policy(
+    State(state): State<AppState>,
     Json(input): Json<SimulationInput>,
 ) -> Result<axum::Json<SimulationOutput>, Error> {
-    let invalid = |details| Error::InvalidInput {
-        message: "The simulation input is not valid.",
-        details,
-    };
-    let policies = input.policies().map_err(|e| invalid(e.problems))?;
-    let output = simulate(&input, &policies).map_err(|e| invalid(e.problems))?;
+    let output = state
+        .cpu
+        .run(move || {
+            input
+                .policies()
+                .and_then(|policies| simulate(&input, &policies))
+        })
+        .await?
+        .map_err(|e| Error::InvalidInput {
+            message: "The simulation input is not valid.",
+            details: e.problems,
+        })?;
     Ok(axum::Json(output))
 }

@@ -57,6 +57,12 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Every CPU slot stayed taken for too long.
+    #[error("no CPU slot freed up in time")]
+    Busy,
+    /// A job on the CPU pool panicked or was cancelled.
+    #[error("CPU job failed: {0}")]
+    Worker(String),
     /// The browser session could not be read or written.
     #[error("browser session: {0}")]
     Session(#[from] tower_sessions::session::Error),
@@ -82,8 +88,11 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
             Error::Demo(_) => StatusCode::BAD_REQUEST,
-            Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Session(_) | Error::Template(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Store(_) | Error::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Session(e) if is_store_outage(e) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Session(_) | Error::Template(_) | Error::Worker(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -100,13 +109,28 @@ impl Error {
             }
             Error::SignIn(e) => e.public_message(),
             Error::Demo(_) => "The demo identity provider refused this request.",
-            Error::Store(_) => {
-                "rolegate cannot reach its session store right now. Try again shortly."
+            Error::Store(_) => STORE_OUTAGE,
+            Error::Session(e) if is_store_outage(e) => STORE_OUTAGE,
+            Error::Busy => "rolegate is busy right now. Try again shortly.",
+            Error::Session(_) | Error::Template(_) | Error::Worker(_) => {
+                "Something went wrong on our side."
             }
-            Error::Session(_) | Error::Template(_) => "Something went wrong on our side.",
         }
     }
 }
+
+const STORE_OUTAGE: &str = "rolegate cannot reach its session store right now. Try again shortly.";
+
+/// Whether a browser-session failure is the store being out of reach (a 503, not a bug).
+fn is_store_outage(error: &tower_sessions::session::Error) -> bool {
+    matches!(
+        error,
+        tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(_))
+    )
+}
+
+/// Seconds a client should wait before retrying a 503.
+const RETRY_AFTER_SECONDS: &str = "2";
 
 /// The status, public message and private detail of a failed request, carried from the
 /// handler to [`render_errors`] in the response's extensions.
@@ -131,7 +155,14 @@ impl IntoResponse for Error {
             detail: self.to_string(),
             input_problems,
         };
-        let mut response = self.status().into_response();
+        let status = self.status();
+        let mut response = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
         response.extensions_mut().insert(report);
         response
     }

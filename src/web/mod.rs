@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod assets;
 mod auth;
+mod cpu;
 mod demo_idp;
 mod error;
 mod extract;
@@ -27,6 +28,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use cpu::CpuPool;
 pub use error::{Error, ErrorReport};
 pub use recent::RecentSignIns;
 pub use redirect::safe_return_to;
@@ -83,6 +85,8 @@ pub struct AppState {
     pub admin: Arc<Admin>,
     /// The last sign-ins' claims, for the mapping playground.
     pub recent: Arc<RecentSignIns>,
+    /// Where CPU-bound evaluations run.
+    pub cpu: CpuPool,
 }
 
 /// The whole HTTP application.
