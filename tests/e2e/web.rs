@@ -164,6 +164,18 @@ async fn readiness_follows_the_redis_store() {
             .status(),
         200
     );
+    // Finding #10.7: a page that needs the browser session is a 503 with a clear page and
+    // Retry-After while the store is down, never a 500.
+    let portal = client
+        .get(format!("{base}/"))
+        .header("cookie", "rolegate_session=J8pX1v0k3m9Qw2e5r7t1yA")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(portal.status(), 503);
+    assert!(portal.headers().contains_key("retry-after"));
+    let html = portal.text().await.unwrap();
+    assert!(html.contains("cannot reach its session store"), "{html}");
     let _ = stop.send(());
 }
 
