@@ -4,6 +4,7 @@
 //! Knows nothing of HTTP. Secrets are never read from the TOML itself: the file names an
 //! environment variable or a file that holds them.
 
+mod admin;
 mod client_auth;
 mod error;
 mod idp;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+pub use admin::{Admin, AtIdp};
 pub use client_auth::{ClientAuth, ClientKey};
 pub use error::{ConfigError, Location};
 pub use idp::{
@@ -64,15 +66,6 @@ pub struct Keys {
     pub saml_sp_key: Option<SecretString>,
     /// PEM certificate of the SAML service provider.
     pub saml_sp_cert: Option<String>,
-}
-
-/// Who may use the admin pages: members of these IdP groups, or these subjects.
-#[derive(Debug, Default, Clone)]
-pub struct Admin {
-    /// IdP group names.
-    pub groups: Vec<String>,
-    /// IdP subjects (`sub` or SAML NameID).
-    pub subjects: Vec<String>,
 }
 
 /// The external origin of rolegate, e.g. `https://sso.example.com`.
@@ -232,6 +225,7 @@ impl Source<'_> {
         let mappings = self.existing_path("mappings", raw.mappings.as_ref(), DEFAULT_MAPPINGS)?;
         let keys = self.keys(&raw.keys)?;
         let idps = self.idps(raw.idp)?;
+        let admin = self.admin(&raw.admin, &idps)?;
         Ok(Config {
             listen,
             public_url,
@@ -239,10 +233,7 @@ impl Source<'_> {
             directory,
             mappings,
             keys,
-            admin: Admin {
-                groups: raw.admin.groups,
-                subjects: raw.admin.subjects,
-            },
+            admin,
             idps,
         })
     }

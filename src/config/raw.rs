@@ -36,9 +36,9 @@ pub(super) struct RawKeys {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     #[serde(default)]
-    pub(super) groups: Vec<String>,
+    pub(super) groups: Vec<Spanned<String>>,
     #[serde(default)]
-    pub(super) subjects: Vec<String>,
+    pub(super) subjects: Vec<Spanned<String>>,
 }
 
 /// The protocol an `[[idp]]` entry speaks.

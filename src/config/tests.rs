@@ -431,3 +431,52 @@ fn client_authentication_methods() {
         assert!(message.contains(expected), "{extra}: {message}");
     }
 }
+
+#[test]
+fn unqualified_admin_entries_are_refused_with_their_position() {
+    let unqualified = error(&format!(
+        "{CORP}\n[admin]\ngroups = [\"rolegate-admins\"]\n"
+    ));
+    assert!(
+        unqualified.ends_with(
+            "rolegate.toml:9:11: `admin.groups[0]`: `rolegate-admins` names no identity \
+             provider: write `corp:rolegate-admins`; a group is unique only within one provider"
+        ),
+        "{unqualified}"
+    );
+    let subject = error(&format!(
+        "{CORP}\n[admin]\nsubjects = [\"corp:bob\", \"alice\"]\n"
+    ));
+    assert!(
+        subject.contains("`admin.subjects[1]`: `alice` names no identity provider"),
+        "{subject}"
+    );
+    let unknown = error(&format!("{CORP}\n[admin]\ngroups = [\"partner:admins\"]\n"));
+    assert!(
+        unknown.contains("`partner` is not a configured [[idp]]"),
+        "{unknown}"
+    );
+    let empty = error(&format!("{CORP}\n[admin]\ngroups = [\"corp:\"]\n"));
+    assert!(
+        empty.contains("names no group after the provider"),
+        "{empty}"
+    );
+}
+
+#[test]
+fn admin_entries_admit_only_at_their_provider() {
+    let config = load(&format!(
+        "{CORP}\n[[idp]]\nname = \"partner\"\nkind = \"oidc\"\nissuer = \"https://partner.example\"\n\
+         client_id = \"x\"\nclient_secret_env = \"ROLEGATE_IDP_CORP_CLIENT_SECRET\"\n\n\
+         [admin]\ngroups = [\"corp:rolegate-admins\"]\nsubjects = [\"corp:alice\"]\n"
+    ))
+    .unwrap();
+    let corp = IdpName::parse("corp").unwrap();
+    let partner = IdpName::parse("partner").unwrap();
+    let admins = ["rolegate-admins".to_owned()];
+    assert!(config.admin.admits(&corp, "bob", &admins));
+    assert!(config.admin.admits(&corp, "alice", &[]));
+    assert!(!config.admin.admits(&partner, "bob", &admins));
+    assert!(!config.admin.admits(&partner, "alice", &[]));
+    assert!(!config.admin.admits(&corp, "bob", &[]));
+}

@@ -30,8 +30,8 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
 use crate::config::{
-    Admin, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, OidcSettings, PublicUrl,
-    StoreSpec,
+    Admin, AtIdp, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, OidcSettings,
+    PublicUrl, StoreSpec,
 };
 use crate::store::{OneTimePurpose, OneTimeStore, StoreError};
 
@@ -507,7 +507,10 @@ pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Conf
         mappings: PathBuf::from("mappings/rules"),
         keys: Keys::default(),
         admin: Admin {
-            groups: vec!["rolegate-admins".to_owned()],
+            groups: vec![AtIdp {
+                idp: idp.name.clone(),
+                name: "rolegate-admins".to_owned(),
+            }],
             subjects: Vec::new(),
         },
         idps: vec![idp],

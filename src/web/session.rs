@@ -73,7 +73,7 @@ impl FromRequestParts<AppState> for SignedIn {
 }
 
 /// A signed-in rolegate administrator (a member of a configured admin group, or a configured
-/// admin subject); others get a 403 page.
+/// admin subject, at the provider the entry names); others get a 403 page.
 #[derive(Debug)]
 pub struct AdminUser(pub SignedIn);
 
@@ -88,12 +88,10 @@ impl FromRequestParts<AppState> for AdminUser {
         let signed_in =
             <SignedIn as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
         let identity = &signed_in.identity;
-        let admin = state.admin.subjects.contains(&identity.subject)
-            || identity
-                .groups
-                .iter()
-                .any(|g| state.admin.groups.contains(g));
-        if admin {
+        if state
+            .admin
+            .admits(&identity.idp, &identity.subject, &identity.groups)
+        {
             Ok(Self(signed_in))
         } else {
             Err(Error::NotAdmin.into_response())

@@ -132,3 +132,60 @@ async fn playground_reports_bad_claims_and_needs_the_csrf_token() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 }
+
+/// Finding #10.2: with two providers, a partner provider's user in a group named like the
+/// admin group, or whose `sub` is an admin's, was an admin. Admin entries now name their
+/// provider, and only that provider's people match them.
+#[tokio::test]
+async fn admin_entries_match_only_people_of_the_provider_they_name() {
+    use crate::support::oidc_provider::{CLIENT_ID, TestProvider, patched};
+    use serde_json::json;
+
+    let corp = TestProvider::start().await;
+    let partner = TestProvider::start().await;
+    let extra = format!(
+        "\n[[idp]]\nname = \"partner\"\nkind = \"oidc\"\nissuer = \"{}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret_env = \"ROLEGATE_IDP_TEST_CLIENT_SECRET\"\n\n\
+         [admin]\ngroups = [\"test:rolegate-admins\"]\nsubjects = [\"test:alice\"]\n",
+        partner.issuer
+    );
+    let server = crate::support::ConfiguredServer::with_oidc(&corp.issuer, &extra).await;
+    let sign_in = |idp: &'static str| {
+        let server = &server;
+        async move {
+            let client = browser();
+            let started = client
+                .get(server.url(&format!("/login/{idp}")))
+                .send()
+                .await
+                .unwrap();
+            let approved = client.get(location(&started)).send().await.unwrap();
+            let done = client.get(location(&approved)).send().await.unwrap();
+            assert_eq!(location(&done), "/", "{idp}");
+            client
+                .get(server.url("/admin/mappings"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    partner.mint_with(patched(
+        |_| json!({"sub": "alice", "groups": ["rolegate-admins"]}),
+    ));
+    assert_eq!(sign_in("partner").await, 403, "a partner user is no admin");
+    corp.mint_with(patched(|_| json!({"sub": "alice", "groups": []})));
+    assert_eq!(sign_in("test").await, 200, "the corp subject is an admin");
+    corp.mint_with(patched(
+        |_| json!({"sub": "bob", "groups": ["rolegate-admins"]}),
+    ));
+    assert_eq!(
+        sign_in("test").await,
+        200,
+        "the corp group's member is an admin"
+    );
+    corp.mint_with(patched(
+        |_| json!({"sub": "carol", "groups": ["developers"]}),
+    ));
+    assert_eq!(sign_in("test").await, 403, "others are not");
+}
