@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{self, Config, IdpName, IdpProtocol};
-use crate::idp::{Identity, Protocol};
+use crate::idp::{Identity, PastedAt, Protocol};
 use crate::mapping::{KnownIdp, MappingInput, Mappings, evaluate, lint};
 
 /// Mapping tools.
@@ -52,7 +52,15 @@ pub(super) struct Sources {
 struct Loaded {
     mappings: Mappings,
     idps: Vec<KnownIdp>,
-    groups_claims: Vec<(String, String)>,
+    pasting: Vec<Pasting>,
+}
+
+/// What a configured provider adds to pasted claims (see [`PastedAt`]).
+struct Pasting {
+    idp: String,
+    groups_claim: String,
+    client_id: Option<String>,
+    trust_email: bool,
 }
 
 fn load(sources: &Sources) -> Result<Loaded, Vec<String>> {
@@ -73,21 +81,28 @@ fn load(sources: &Sources) -> Result<Loaded, Vec<String>> {
                     ),
                 })
                 .collect();
-            let groups_claims = config
+            let pasting = config
                 .idps
                 .iter()
                 .map(|i| {
-                    let claim = match &i.protocol {
-                        IdpProtocol::Oidc(oidc) => oidc.groups_claim.clone(),
-                        IdpProtocol::Saml(_) => "groups".to_owned(),
+                    let (groups_claim, client_id) = match &i.protocol {
+                        IdpProtocol::Oidc(oidc) => {
+                            (oidc.groups_claim.clone(), Some(oidc.client_id.clone()))
+                        }
+                        IdpProtocol::Saml(_) => ("groups".to_owned(), None),
                     };
-                    (i.name.to_string(), claim)
+                    Pasting {
+                        idp: i.name.to_string(),
+                        groups_claim,
+                        client_id,
+                        trust_email: i.trust_email,
+                    }
                 })
                 .collect();
             Ok(Loaded {
                 mappings,
                 idps,
-                groups_claims,
+                pasting,
             })
         }
         None => {
@@ -106,10 +121,16 @@ fn load(sources: &Sources) -> Result<Loaded, Vec<String>> {
                 saml: false,
                 honour_idp_roles: false,
             }];
+            let pasting = vec![Pasting {
+                idp: crate::idp::demo::IDP_NAME.to_owned(),
+                groups_claim: "groups".to_owned(),
+                client_id: Some(crate::idp::demo::CLIENT_ID.to_owned()),
+                trust_email: false,
+            }];
             Ok(Loaded {
                 mappings,
                 idps,
-                groups_claims: Vec::new(),
+                pasting,
             })
         }
     }
@@ -208,24 +229,25 @@ fn test(
     let Some(known) = loaded.idps.iter().find(|k| k.name == idp_name) else {
         return fail(&[format!("--idp `{idp_name}` is not configured")]);
     };
-    let groups_claim = loaded
-        .groups_claims
-        .iter()
-        .find(|(name, _)| *name == idp_name)
-        .map_or("groups", |(_, claim)| claim.as_str());
+    let at = loaded.pasting.iter().find(|p| p.idp == idp_name).map_or(
+        PastedAt {
+            groups_claim: "groups",
+            client_id: None,
+            trust_email: false,
+        },
+        |p| PastedAt {
+            groups_claim: &p.groups_claim,
+            client_id: p.client_id.as_deref(),
+            trust_email: p.trust_email,
+        },
+    );
     let protocol = if known.saml {
         Protocol::Saml
     } else {
         Protocol::Oidc
     };
     let identity = IdpName::parse(&idp_name).ok().and_then(|name| {
-        Identity::from_pasted_claims(
-            name,
-            protocol,
-            claims,
-            groups_claim,
-            crate::clock::unix_seconds(now),
-        )
+        Identity::from_pasted_claims(name, protocol, claims, &at, crate::clock::unix_seconds(now))
     });
     let Some(identity) = identity else {
         return fail(&[format!(

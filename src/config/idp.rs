@@ -76,6 +76,9 @@ pub struct IdpConfig {
     /// When not empty, only people with a verified email address in one of these domains
     /// (lowercase) may sign in through this provider.
     pub allowed_email_domains: Vec<String>,
+    /// Whether every email address the provider sends counts as verified, whatever its
+    /// `email_verified` says (`trust_email`, Keycloak's name; default false).
+    pub trust_email: bool,
     /// How rolegate talks to it.
     pub protocol: IdpProtocol,
 }
@@ -227,6 +230,7 @@ impl Source<'_> {
             name,
             logo,
             allowed_email_domains,
+            trust_email: raw.trust_email.as_ref().is_some_and(|t| *t.get_ref()),
             protocol,
         })
     }

@@ -59,6 +59,7 @@ pub(super) struct RawIdp {
     pub(super) display_name: Option<String>,
     pub(super) logo_file: Option<Spanned<String>>,
     pub(super) allowed_email_domains: Option<Spanned<Vec<String>>>,
+    pub(super) trust_email: Option<Spanned<bool>>,
     // OpenID Connect
     pub(super) issuer: Option<Spanned<String>>,
     pub(super) client_id: Option<Spanned<String>>,

@@ -265,6 +265,7 @@ impl DemoProvider {
             display_name: "Demo identity provider".to_owned(),
             logo: None,
             allowed_email_domains: Vec::new(),
+            trust_email: false,
             protocol: IdpProtocol::Oidc(OidcSettings {
                 issuer: self.issuer.clone(),
                 client_id: CLIENT_ID.to_owned(),

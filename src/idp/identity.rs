@@ -28,6 +28,10 @@ pub struct Identity {
     pub subject: String,
     /// Email address, when the provider asserted one.
     pub email: Option<String>,
+    /// Whether the provider vouches for `email` (`email_verified` is `true`, or the
+    /// provider is configured with `trust_email`). Unverified addresses match no email rule.
+    #[serde(default)]
+    pub email_verified: bool,
     /// Display name, when the provider asserted one.
     pub name: Option<String>,
     /// Group names, from the configured groups claim or attribute.
@@ -68,32 +72,36 @@ impl Identity {
     }
 
     /// Whether this person may sign in where only `domains` (lowercase) are allowed: the
-    /// email's domain must be one of them, and the provider must not say the email is
-    /// unverified. An empty list allows everyone. The error says why not.
+    /// email must be verified and its domain one of them. An empty list allows everyone.
+    /// The error says why not.
     pub fn check_email_domain(&self, domains: &[String]) -> Result<(), String> {
         if domains.is_empty() {
             return Ok(());
         }
-        let email = self.email.as_deref().ok_or("no email claim")?;
-        let unverified = matches!(
-            self.claims.get("email_verified"),
-            Some(serde_json::Value::Bool(false))
-        ) || matches!(
-            self.claims.get("email_verified"),
-            Some(serde_json::Value::String(s)) if s == "false"
-        );
-        if unverified {
-            return Err(format!("email `{email}` is not verified"));
-        }
-        let domain = email
-            .rsplit_once('@')
-            .map(|(_, domain)| domain.to_ascii_lowercase())
-            .ok_or_else(|| format!("email `{email}` has no domain"))?;
+        let domain = self.verified_email_domain()?;
         if domains.contains(&domain) {
             Ok(())
         } else {
             Err(format!("email domain `{domain}` is not allowed"))
         }
+    }
+
+    /// The domain of a verified email address, lowercase; the error says why there is none.
+    pub fn verified_email_domain(&self) -> Result<String, String> {
+        let email = self.email.as_deref().ok_or("no email claim")?;
+        if !self.email_verified {
+            return Err(format!("email `{email}` is not verified"));
+        }
+        email
+            .rsplit_once('@')
+            .map(|(_, domain)| domain.to_ascii_lowercase())
+            .ok_or_else(|| format!("email `{email}` has no domain"))
+    }
+
+    /// Declares the email verified because the provider is trusted to verify every address
+    /// it sends (`trust_email`, Keycloak's name for it).
+    pub fn trust_email(&mut self) {
+        self.email_verified = self.email.is_some();
     }
 
     /// An identity from a provider's claims: `sub`, `email`, `name`, `amr` and `auth_time`
@@ -122,11 +130,19 @@ impl Identity {
             Some(serde_json::Value::String(one)) => vec![one.clone()],
             _ => Vec::new(),
         };
+        // OIDC Core 5.1: `email_verified` is a boolean; some providers send the string.
+        let email_verified = match claims.get("email_verified") {
+            Some(serde_json::Value::Bool(verified)) => *verified,
+            Some(serde_json::Value::String(verified)) => verified == "true",
+            _ => false,
+        };
+        let email = text("email");
         Some(Self {
             idp,
             protocol,
             issuer,
-            email: text("email"),
+            email_verified: email_verified && email.is_some(),
+            email,
             name: text("name"),
             groups: groups_from_claim(claim_at_path(&claims, groups_claim)),
             mfa: mfa_from_amr(&amr),
@@ -139,12 +155,14 @@ impl Identity {
     }
 
     /// An identity from claims pasted by an administrator (the playground, `mappings test`):
-    /// as [`Identity::from_claims`], with the issuer taken from the `iss` claim when present.
+    /// as [`Identity::from_claims`], with the issuer taken from the `iss` claim when present,
+    /// `aud` defaulting to rolegate's client id at the provider (the ID token would carry
+    /// it, and trust policies test it), and the provider's `trust_email` applied.
     pub fn from_pasted_claims(
         idp: IdpName,
         protocol: Protocol,
-        claims: serde_json::Map<String, serde_json::Value>,
-        groups_claim: &str,
+        mut claims: serde_json::Map<String, serde_json::Value>,
+        provider: &PastedAt<'_>,
         signed_in_at: u64,
     ) -> Option<Self> {
         let issuer = claims
@@ -152,6 +170,33 @@ impl Identity {
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        Self::from_claims(idp, protocol, issuer, claims, groups_claim, signed_in_at)
+        if let Some(client_id) = provider.client_id {
+            claims
+                .entry("aud")
+                .or_insert_with(|| serde_json::Value::String(client_id.to_owned()));
+        }
+        let mut identity = Self::from_claims(
+            idp,
+            protocol,
+            issuer,
+            claims,
+            provider.groups_claim,
+            signed_in_at,
+        )?;
+        if provider.trust_email {
+            identity.trust_email();
+        }
+        Some(identity)
     }
+}
+
+/// What the provider that pasted claims stand for adds to them.
+#[derive(Debug, Clone, Copy)]
+pub struct PastedAt<'a> {
+    /// Where its groups are.
+    pub groups_claim: &'a str,
+    /// rolegate's client id there (OIDC), the `aud` its ID tokens carry.
+    pub client_id: Option<&'a str>,
+    /// Whether its email addresses count as verified.
+    pub trust_email: bool,
 }

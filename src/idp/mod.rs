@@ -11,4 +11,4 @@ pub mod oidc;
 
 pub use claims::{claim_at_path, groups_from_claim, mfa_from_amr};
 pub use error::SignInError;
-pub use identity::{Identity, Protocol};
+pub use identity::{Identity, PastedAt, Protocol};

@@ -218,19 +218,11 @@ impl Matcher {
                 .contains(method)
                 .then(|| vec![Vec::new()])
                 .ok_or_else(|| format!("amr lacks `{method}`")),
-            Matcher::EmailDomain(domains) => {
-                let domain = subject
-                    .identity
-                    .email
-                    .as_deref()
-                    .and_then(|e| e.rsplit_once('@'))
-                    .map(|(_, d)| d.to_ascii_lowercase());
-                match domain {
-                    Some(d) if domains.contains(&d) => Ok(vec![Vec::new()]),
-                    Some(d) => Err(format!("email domain `{d}` is not listed")),
-                    None => Err("no email".into()),
-                }
-            }
+            Matcher::EmailDomain(domains) => match subject.identity.verified_email_domain() {
+                Ok(d) if domains.contains(&d) => Ok(vec![Vec::new()]),
+                Ok(d) => Err(format!("email domain `{d}` is not listed")),
+                Err(why) => Err(why),
+            },
             Matcher::Time(window) => window
                 .contains(subject.now)
                 .then(|| vec![Vec::new()])

@@ -31,6 +31,7 @@ fn person(subject: &str, email: &str, groups: &[&str], mfa: bool) -> Identity {
         issuer: "http://127.0.0.1:8080/demo-idp".into(),
         subject: subject.into(),
         email: Some(email.into()),
+        email_verified: true,
         name: None,
         groups: groups.iter().map(|g| g.to_string()).collect(),
         mfa,
@@ -424,4 +425,27 @@ fn rule_file_problems_are_reported_with_file_and_line() {
             "expected `{expected}` in:\n{message}"
         );
     }
+}
+
+/// Finding #10.4: `email = eve@example.com, email_verified = false` got staging/ReadOnly
+/// through `staff-read-staging`. An email rule matches only a verified address.
+#[test]
+fn email_domain_rules_match_only_verified_addresses() {
+    let mut eve = person("eve", "eve@example.com", &[], false);
+    let (verified, _) = offered(&eve, monday());
+    assert!(
+        verified.contains(&"staging/ReadOnly".to_owned()),
+        "{verified:?}"
+    );
+    eve.email_verified = false;
+    let (names, offer) = offered(&eve, monday());
+    assert!(!names.contains(&"staging/ReadOnly".to_owned()), "{names:?}");
+    let staff = offer
+        .explanation
+        .rules
+        .iter()
+        .find(|r| r.rule == "staff-read-staging")
+        .unwrap();
+    assert_eq!(staff.outcome, "not matched");
+    assert_eq!(staff.detail, "email `eve@example.com` is not verified");
 }

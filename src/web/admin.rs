@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::extract::Form;
 use super::session::{AdminUser, csrf_token, verify_csrf};
 use super::{AppState, Error};
-use crate::idp::{Identity, Protocol};
+use crate::idp::{Identity, PastedAt, Protocol};
 use crate::mapping::{KnownIdp, Lint, MappingInput, Offer, ReloadStatus, evaluate, lint};
 
 /// The admin routes.
@@ -205,11 +205,16 @@ fn identity_from_form(state: &AppState, form: &PlaygroundForm) -> Result<Identit
         .idps
         .get(&form.idp)
         .ok_or_else(|| format!("`{}` is not a configured identity provider", form.idp))?;
+    let at = PastedAt {
+        groups_claim: provider.groups_claim(),
+        client_id: Some(provider.client_id()),
+        trust_email: provider.trusts_email(),
+    };
     Identity::from_pasted_claims(
         provider.name().clone(),
         Protocol::Oidc,
         claims,
-        provider.groups_claim(),
+        &at,
         state.clock.unix_seconds(),
     )
     .ok_or_else(|| "the claims need a string `sub`".to_owned())

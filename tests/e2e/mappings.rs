@@ -204,3 +204,28 @@ fn test_command_honours_idp_asserted_roles_only_where_configured() {
     assert_eq!(offered(true), ["arn:aws:iam::111122223333:role/Buyer"]);
     assert!(offered(false).is_empty());
 }
+
+/// Finding #10.10: pasted claims without `aud` were offered nothing, because every trust
+/// policy tests `aud`; it now defaults to the IdP's client id, as the ID token would carry it.
+#[test]
+fn test_command_defaults_aud_to_the_client_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let claims = dir.path().join("bob.json");
+    let mut bob: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/bob.json")).unwrap())
+            .unwrap();
+    bob.as_object_mut().unwrap().remove("aud");
+    std::fs::write(&claims, bob.to_string()).unwrap();
+    let (code, stdout, stderr) = run(&[
+        "mappings",
+        "test",
+        "--claims",
+        claims.to_str().unwrap(),
+        "--at",
+        "2026-11-23T10:00:00Z",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let offer: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(offer["roles"].as_array().unwrap().len(), 4, "{offer}");
+}

@@ -319,6 +319,8 @@ async fn only_verified_emails_in_allowed_domains_sign_in() {
             json!({"email": "u1@example.com.evil.org"}),
         ),
         ("unverified", json!({"email_verified": false})),
+        // Finding #10.4: a token without `email_verified` was admitted.
+        ("verification not asserted", json!({"email_verified": null})),
         ("no email", json!({"email": null})),
     ] {
         provider.mint_with(patched(move |_| change.clone()));
@@ -331,6 +333,16 @@ async fn only_verified_emails_in_allowed_domains_sign_in() {
         let portal = client.get(server.url("/")).send().await.unwrap();
         assert!(portal.status().is_redirection(), "{case}: signed in anyway");
     }
+}
+
+/// `trust_email = true` declares every address of the provider verified (Keycloak's
+/// setting); without it the same token is refused.
+#[tokio::test]
+async fn trust_email_admits_addresses_the_provider_does_not_mark_verified() {
+    let (provider, server) =
+        setup("allowed_email_domains = [\"example.com\"]\ntrust_email = true").await;
+    provider.mint_with(patched(|_| json!({"email_verified": null})));
+    assert_eq!(location(&sign_in(&server, &browser()).await), "/");
 }
 
 #[tokio::test]

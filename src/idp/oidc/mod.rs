@@ -40,6 +40,7 @@ pub struct OidcProvider {
     display_name: String,
     logo: Option<Logo>,
     allowed_email_domains: Vec<String>,
+    trust_email: bool,
     settings: OidcSettings,
     redirect_url: RedirectUrl,
     http: reqwest::Client,
@@ -73,6 +74,7 @@ impl OidcProvider {
             display_name: idp.display_name.clone(),
             logo: idp.logo.clone(),
             allowed_email_domains: idp.allowed_email_domains.clone(),
+            trust_email: idp.trust_email,
             settings,
             redirect_url,
             http,
@@ -99,6 +101,16 @@ impl OidcProvider {
     /// The claim path that holds the groups.
     pub fn groups_claim(&self) -> &str {
         &self.settings.groups_claim
+    }
+
+    /// rolegate's client id at the provider (the ID token's `aud`).
+    pub fn client_id(&self) -> &str {
+        &self.settings.client_id
+    }
+
+    /// Whether every email address it sends counts as verified.
+    pub fn trusts_email(&self) -> bool {
+        self.trust_email
     }
 
     fn client(&self, metadata: Metadata) -> OidcClient {
@@ -270,6 +282,9 @@ impl OidcProvider {
         let acr = claims.auth_context_ref().map(|acr| acr.as_str());
         if acr.is_some_and(|acr| self.settings.mfa_acr_values.iter().any(|v| v == acr)) {
             identity.mfa = true;
+        }
+        if self.trust_email {
+            identity.trust_email();
         }
         identity
             .check_email_domain(&self.allowed_email_domains)

@@ -143,7 +143,7 @@ impl Minting {
     pub(crate) fn claims(&self) -> Value {
         json!({
             "iss": self.issuer, "sub": "u-1", "aud": CLIENT_ID, "nonce": self.nonce,
-            "iat": self.now, "exp": self.now + 300, "email": "u1@example.com",
+            "iat": self.now, "exp": self.now + 300, "email": "u1@example.com", "email_verified": true,
             "groups": ["developers"], "at_hash": self.key.at_hash(ACCESS_TOKEN),
         })
     }
