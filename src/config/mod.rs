@@ -8,6 +8,7 @@ mod admin;
 mod client_auth;
 mod error;
 mod idp;
+mod limits;
 mod raw;
 mod source;
 
@@ -24,6 +25,7 @@ pub use idp::{
     DEFAULT_CLOCK_SKEW, DEFAULT_MFA_ACR_VALUES, IdpConfig, IdpName, IdpProtocol, Logo,
     OidcSettings, SamlMetadataSource, SamlSettings,
 };
+pub use limits::{Limits, SessionCookie};
 
 use raw::RawConfig;
 use source::Source;
@@ -55,6 +57,10 @@ pub struct Config {
     pub admin: Admin,
     /// The configured identity providers, in file order.
     pub idps: Vec<IdpConfig>,
+    /// Timeouts and caps of the HTTP edge.
+    pub limits: Limits,
+    /// What the browser-session cookie is.
+    pub session_cookie: SessionCookie,
 }
 
 /// Key material read from files or the environment.
@@ -226,6 +232,7 @@ impl Source<'_> {
         let keys = self.keys(&raw.keys)?;
         let idps = self.idps(raw.idp)?;
         let admin = self.admin(&raw.admin, &idps)?;
+        let limits = self.limits(&raw.limits)?;
         Ok(Config {
             listen,
             public_url,
@@ -235,6 +242,8 @@ impl Source<'_> {
             keys,
             admin,
             idps,
+            limits,
+            session_cookie: self.session_cookie(&raw.session),
         })
     }
 

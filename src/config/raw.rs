@@ -19,6 +19,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) admin: RawAdmin,
     #[serde(default)]
+    pub(super) session: RawSession,
+    #[serde(default)]
+    pub(super) limits: RawLimits,
+    #[serde(default)]
     pub(super) idp: Vec<Spanned<RawIdp>>,
 }
 
@@ -29,6 +33,23 @@ pub(super) struct RawKeys {
     pub(super) session_signing_key_file: Option<Spanned<String>>,
     pub(super) saml_sp_key_file: Option<Spanned<String>>,
     pub(super) saml_sp_cert_file: Option<Spanned<String>>,
+}
+
+/// `[session]`: the browser session.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSession {
+    pub(super) persistent_cookie: Option<bool>,
+}
+
+/// `[limits]`: timeouts and caps of the HTTP edge.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) header_read_timeout_seconds: Option<Spanned<u64>>,
+    pub(super) request_timeout_seconds: Option<Spanned<u64>>,
+    pub(super) max_connections: Option<Spanned<u64>>,
+    pub(super) idp_timeout_seconds: Option<Spanned<u64>>,
 }
 
 /// `[admin]`: who may use the admin pages.

@@ -480,3 +480,27 @@ fn admin_entries_admit_only_at_their_provider() {
     assert!(!config.admin.admits(&partner, "alice", &[]));
     assert!(!config.admin.admits(&corp, "bob", &[]));
 }
+
+#[test]
+fn limits_have_defaults_and_refuse_zero_with_their_position() {
+    let config = load("").unwrap();
+    assert_eq!(config.limits, Limits::default());
+    assert_eq!(config.session_cookie, SessionCookie::BrowserSession);
+    let set = load(
+        "[limits]\nheader_read_timeout_seconds = 5\nmax_connections = 64\n\n[session]\npersistent_cookie = true\n",
+    )
+    .unwrap();
+    assert_eq!(
+        set.limits.header_read_timeout,
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(set.limits.max_connections, 64);
+    assert_eq!(set.session_cookie, SessionCookie::Persistent);
+    let zero = error("[limits]\nrequest_timeout_seconds = 0\n");
+    assert!(
+        zero.ends_with(":2:27: `limits.request_timeout_seconds`: must be from 1 to 3600, not 0"),
+        "{zero}"
+    );
+    let unknown = error("[limits]\nidle = 3\n");
+    assert!(unknown.contains("unknown field `idle`"), "{unknown}");
+}

@@ -30,8 +30,8 @@ use subtle::ConstantTimeEq;
 
 use crate::clock::Clock;
 use crate::config::{
-    Admin, AtIdp, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, OidcSettings,
-    PublicUrl, StoreSpec,
+    Admin, AtIdp, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, Limits, OidcSettings,
+    PublicUrl, SessionCookie, StoreSpec,
 };
 use crate::store::{OneTimePurpose, OneTimeStore, StoreError};
 
@@ -515,5 +515,7 @@ pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Conf
             subjects: Vec::new(),
         },
         idps: vec![idp],
+        limits: Limits::default(),
+        session_cookie: SessionCookie::default(),
     }
 }

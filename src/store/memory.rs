@@ -19,20 +19,49 @@ use crate::clock::Clock;
 /// How many writes pass between sweeps of expired entries.
 const SWEEP_EVERY: u64 = 1024;
 
-/// A map whose entries expire.
+/// A map whose entries expire; clones share the same entries.
 #[derive(Debug)]
 pub(super) struct TtlMap<V> {
-    entries: Mutex<HashMap<String, (V, SystemTime)>>,
+    entries: Arc<Mutex<HashMap<String, (V, SystemTime)>>>,
     clock: Arc<dyn Clock>,
-    writes: AtomicU64,
+    writes: Arc<AtomicU64>,
+}
+
+impl<V> Clone for TtlMap<V> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            clock: self.clock.clone(),
+            writes: self.writes.clone(),
+        }
+    }
+}
+
+/// How many unexpired entries a map holds, whatever its value type.
+trait LiveEntries: Send + Sync + std::fmt::Debug {
+    fn live_entries(&self) -> u64;
+}
+
+impl<V: Send + std::fmt::Debug> LiveEntries for TtlMap<V> {
+    fn live_entries(&self) -> u64 {
+        let now = self.clock.now();
+        let count = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .values()
+            .filter(|(_, expires_at)| *expires_at > now)
+            .count();
+        u64::try_from(count).unwrap_or(u64::MAX)
+    }
 }
 
 impl<V: Clone> TtlMap<V> {
     pub(super) fn new(clock: Arc<dyn Clock>) -> Self {
         Self {
-            entries: Mutex::new(HashMap::new()),
+            entries: Arc::new(Mutex::new(HashMap::new())),
             clock,
-            writes: AtomicU64::new(0),
+            writes: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -116,12 +145,22 @@ impl<V: Clone> TtlMap<V> {
 }
 
 pub(super) fn stores(clock: Arc<dyn Clock>) -> Stores {
+    let browser = TtlMap::new(clock.clone());
+    let role_sessions = TtlMap::new(clock.clone());
+    let one_time = TtlMap::new(clock.clone());
+    let revocations = TtlMap::new(clock);
+    let maps: Vec<Box<dyn LiveEntries>> = vec![
+        Box::new(browser.clone()),
+        Box::new(role_sessions.clone()),
+        Box::new(one_time.clone()),
+        Box::new(revocations.clone()),
+    ];
     Stores {
-        browser_sessions: BrowserSessionStore::memory(TtlMap::new(clock.clone())),
-        role_sessions: Arc::new(MemoryRoleSessions(TtlMap::new(clock.clone()))),
-        one_time: Arc::new(MemoryOneTime(TtlMap::new(clock.clone()))),
-        revocations: Arc::new(MemoryRevocations(TtlMap::new(clock))),
-        health: Arc::new(AlwaysHealthy),
+        browser_sessions: BrowserSessionStore::memory(browser),
+        role_sessions: Arc::new(MemoryRoleSessions(role_sessions)),
+        one_time: Arc::new(MemoryOneTime(one_time)),
+        revocations: Arc::new(MemoryRevocations(revocations)),
+        health: Arc::new(MemoryHealth(maps)),
     }
 }
 
@@ -223,12 +262,17 @@ impl RevocationStore for MemoryRevocations {
     }
 }
 
+/// Memory is always reachable; its size is the maps' live entries.
 #[derive(Debug)]
-struct AlwaysHealthy;
+struct MemoryHealth(Vec<Box<dyn LiveEntries>>);
 
 #[async_trait]
-impl StoreHealth for AlwaysHealthy {
+impl StoreHealth for MemoryHealth {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn entry_count(&self) -> Result<u64, StoreError> {
+        Ok(self.0.iter().map(|map| map.live_entries()).sum())
     }
 }

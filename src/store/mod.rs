@@ -149,6 +149,9 @@ pub trait RevocationStore: Send + Sync + Debug {
 pub trait StoreHealth: Send + Sync + Debug {
     /// Succeeds when the store can serve requests.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// How many unexpired entries rolegate keeps in the store, of every kind.
+    async fn entry_count(&self) -> Result<u64, StoreError>;
 }
 
 /// Every store the broker uses, on one backend.

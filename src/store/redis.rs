@@ -72,6 +72,18 @@ impl StoreHealth for Redis {
             .await?;
         Ok(())
     }
+
+    async fn entry_count(&self) -> Result<u64, StoreError> {
+        let mut connection = self.connection();
+        let mut keys = connection
+            .scan_match::<_, String>(format!("{KEY_PREFIX}*"))
+            .await?;
+        let mut count = 0_u64;
+        while keys.next_item().await.transpose()?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
 }
 
 // ---- browser sessions ----------------------------------------------------------------

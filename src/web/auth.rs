@@ -125,10 +125,21 @@ async fn start_sign_in(
     let mut pending_list = pending_sign_ins(&session, state.clock.unix_seconds()).await?;
     pending_list.push(pending);
     let excess = pending_list.len().saturating_sub(MAX_PENDING);
-    pending_list.drain(..excess);
+    for forgotten in pending_list.drain(..excess) {
+        state
+            .stores
+            .one_time
+            .take(OneTimePurpose::OidcState, &forgotten.state)
+            .await?;
+    }
     session
         .insert(session::PENDING_SIGN_INS, &pending_list)
         .await?;
+    // A browser that is not signed in is kept only as long as its sign-in may take, so that
+    // unauthenticated starts cannot fill the store for the idle timeout.
+    if session.get::<Identity>(session::IDENTITY).await?.is_none() {
+        session.set_expiry(Some(session::pending_expiry(state.clock.now())));
+    }
     Ok(Redirect::to(&url))
 }
 
@@ -165,6 +176,7 @@ async fn oidc_callback(
     let identity = provider.finish(pending, callback).await?;
     // OWASP session management: a new session id at every privilege change.
     session.cycle_id().await?;
+    session.set_expiry(None);
     session.insert(session::IDENTITY, &identity).await?;
     state.recent.record(&identity);
     tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");

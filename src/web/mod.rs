@@ -20,10 +20,11 @@ pub mod session;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::middleware;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -34,7 +35,7 @@ pub use recent::RecentSignIns;
 pub use redirect::safe_return_to;
 
 use crate::clock::Clock;
-use crate::config::{Admin, PublicUrl};
+use crate::config::{Admin, Limits, PublicUrl, SessionCookie};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::MappingsHandle;
@@ -87,6 +88,10 @@ pub struct AppState {
     pub recent: Arc<RecentSignIns>,
     /// Where CPU-bound evaluations run.
     pub cpu: CpuPool,
+    /// Timeouts and caps of the HTTP edge.
+    pub limits: Limits,
+    /// What the browser-session cookie is.
+    pub session_cookie: SessionCookie,
 }
 
 /// The whole HTTP application.
@@ -113,9 +118,19 @@ pub fn app(state: AppState) -> Router {
     // Layers run outside-in from the last one added: a request id is set first, so the
     // trace span, the error pages and the response all carry it; errors are rendered
     // outside the session layer so its failures are rendered too.
+    let router = router.fallback(error::not_found).layer(sessions);
+    let router = match state.session_cookie {
+        SessionCookie::BrowserSession => {
+            router.layer(middleware::map_response(session::browser_session_cookie))
+        }
+        SessionCookie::Persistent => router,
+    };
     router
-        .fallback(error::not_found)
-        .layer(sessions)
+        // A request that takes too long (a body trickled in, say) ends as a 408 page.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.limits.request_timeout,
+        ))
         .layer(middleware::from_fn(error::render_errors))
         .layer(default_header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(default_header(header::X_FRAME_OPTIONS, "DENY"))

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
 use rand::RngCore;
@@ -127,6 +128,60 @@ pub async fn verify_csrf(session: &Session, submitted: &str) -> Result<(), Error
         Some(expected) if bool::from(expected.as_bytes().ct_eq(submitted.as_bytes())) => Ok(()),
         _ => Err(Error::Csrf),
     }
+}
+
+/// Makes the session cookie a browser-session cookie: `Max-Age` and `Expires` are dropped
+/// from a cookie that sets a session (not from one that deletes it), so the cookie ends with
+/// the browser while the server still ends idle and old sessions.
+pub async fn browser_session_cookie(mut response: Response) -> Response {
+    let prefix = format!("{}=", super::SESSION_COOKIE);
+    let headers = response.headers_mut();
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    if !cookies
+        .iter()
+        .any(|c| c.as_bytes().starts_with(prefix.as_bytes()))
+    {
+        return response;
+    }
+    headers.remove(header::SET_COOKIE);
+    for cookie in cookies {
+        let rewritten = cookie
+            .to_str()
+            .ok()
+            .filter(|text| text.starts_with(&prefix) && !is_removal(text))
+            .map(without_lifetime)
+            .and_then(|text| HeaderValue::from_str(&text).ok());
+        headers.append(header::SET_COOKIE, rewritten.unwrap_or(cookie));
+    }
+    response
+}
+
+/// Whether a `Set-Cookie` value deletes its cookie (`Max-Age=0`).
+fn is_removal(cookie: &str) -> bool {
+    cookie
+        .split(';')
+        .any(|attribute| attribute.trim().eq_ignore_ascii_case("max-age=0"))
+}
+
+/// The `Set-Cookie` value without its `Max-Age` and `Expires` attributes.
+fn without_lifetime(cookie: &str) -> String {
+    cookie
+        .split(';')
+        .filter(|attribute| {
+            let name = attribute.trim().split('=').next().unwrap_or_default();
+            !name.eq_ignore_ascii_case("max-age") && !name.eq_ignore_ascii_case("expires")
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+/// When a browser session that only holds unfinished sign-ins ends: with its last one.
+pub fn pending_expiry(now: std::time::SystemTime) -> tower_sessions::Expiry {
+    tower_sessions::Expiry::AtDateTime(time::OffsetDateTime::from(now + PENDING_TTL))
 }
 
 /// The unfinished sign-ins in this session that have not expired.

@@ -11,6 +11,7 @@
 
 mod admin;
 mod binary;
+mod limits;
 mod log_hygiene;
 mod mappings;
 mod oidc;

@@ -372,3 +372,72 @@ async fn demo_discovery_and_jwks_describe_the_provider() {
         "no private key material"
     );
 }
+
+/// Finding #10.5: each cookieless `/login/{idp}` made a browser session living 8 h; 20,000
+/// starts added 40 MB that never came back. Pre-sign-in state now lives as long as the
+/// sign-in may take (10 minutes), a browser keeps at most 5 pending sign-ins, and the
+/// store returns to its baseline once they expire.
+#[tokio::test]
+async fn unauthenticated_sign_in_starts_expire_with_the_pending_sign_in() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rolegate::clock::ManualClock;
+
+    let clock = Arc::new(ManualClock::starting_now());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bound = listener.local_addr().unwrap();
+    let state = rolegate::server::demo_state(
+        bound,
+        rolegate::config::PublicUrl::parse(&format!("http://{bound}")).unwrap(),
+        clock.clone(),
+    )
+    .unwrap();
+    tokio::spawn(axum::serve(listener, rolegate::web::app(state.clone())).into_future());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("http://{bound}/login/demo");
+    let start = |cookie: Option<String>| {
+        let mut request = client.get(&url);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let entries = || async { state.stores.health.entry_count().await.unwrap() };
+    let baseline = entries().await;
+    const FLOOD: u64 = 2_000;
+    for _ in 0..FLOOD {
+        let response = start(None).await.unwrap();
+        assert_eq!(response.status(), 303);
+        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        // Finding #10.10: a browser-session cookie, gone when the browser closes.
+        assert!(cookie.starts_with("rolegate_session="), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("max-age"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("expires"), "{cookie}");
+    }
+    // One browser session and one pending `state` per start, nothing else.
+    assert_eq!(entries().await, baseline + 2 * FLOOD);
+    // One browser starting again and again keeps at most five pending sign-ins.
+    let first = start(None).await.unwrap();
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for _ in 0..50 {
+        let again = start(Some(cookie.clone())).await.unwrap();
+        assert_eq!(again.status(), 303);
+    }
+    assert_eq!(entries().await, baseline + 2 * FLOOD + 1 + 5);
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(
+        entries().await,
+        baseline,
+        "everything expired with the sign-ins"
+    );
+}

@@ -1,8 +1,9 @@
 //! Building the application from configuration, binding, serving and shutting down.
 
+mod connections;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -14,9 +15,6 @@ use crate::idp::oidc::OidcProvider;
 use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
 use crate::web::{self, AppState, CpuPool, IdpRegistry, RecentSignIns};
-
-/// How long an outgoing request to an identity provider may take.
-const IDP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A bound, ready-to-serve rolegate.
 pub struct Server {
@@ -52,15 +50,7 @@ impl Server {
             Some(url) => url,
             None => PublicUrl::parse(&format!("http://{bound}")).map_err(anyhow::Error::msg)?,
         };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let stores = Stores::memory(clock.clone());
-        let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
-            .context("starting the demo identity provider")?;
-        let config = demo::config(bound, public_url, provider.idp_config());
-        let mappings =
-            Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
-        let mappings = Arc::new(MappingsHandle::fixed(mappings, clock.clone()));
-        let state = build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)?;
+        let state = demo_state(bound, public_url, Arc::new(SystemClock))?;
         Ok(Self { listener, state })
     }
 
@@ -79,11 +69,25 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = web::app(self.state);
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let limits = self.state.limits;
+        connections::serve(self.listener, web::app(self.state), limits, shutdown).await
     }
+}
+
+/// The demo's application state on `clock`: memory stores, the built-in provider, the
+/// sample mappings. Tests drive it through [`web::app`] with a manual clock.
+pub fn demo_state(
+    bound: SocketAddr,
+    public_url: PublicUrl,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<AppState> {
+    let stores = Stores::memory(clock.clone());
+    let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
+        .context("starting the demo identity provider")?;
+    let config = demo::config(bound, public_url, provider.idp_config());
+    let mappings = Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+    let mappings = Arc::new(MappingsHandle::fixed(mappings, clock.clone()));
+    build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)
 }
 
 async fn bind(listen: SocketAddr) -> anyhow::Result<TcpListener> {
@@ -101,7 +105,7 @@ fn build_state(
 ) -> anyhow::Result<AppState> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(IDP_TIMEOUT)
+        .timeout(config.limits.idp_timeout)
         .build()
         .context("building the HTTP client")?;
     let mut providers = Vec::new();
@@ -137,6 +141,8 @@ fn build_state(
         admin: Arc::new(config.admin.clone()),
         recent: Arc::new(RecentSignIns::default()),
         cpu: CpuPool::for_this_machine(),
+        limits: config.limits,
+        session_cookie: config.session_cookie,
     })
 }
 
