@@ -119,7 +119,7 @@ fn build_state(
                     idp,
                     settings.clone(),
                     &callback,
-                    http.clone(),
+                    (http.clone(), config.limits.idp_timeout),
                     clock.clone(),
                 )?);
             }

@@ -514,3 +514,66 @@ fn base64_url(value: &Value) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
 }
+
+/// Finding #10.8: discovery held a lock across the fetch and forgot failures, so five
+/// sign-ins through a hanging provider answered after 10, 20, 30, 40 and 50 s. Now one
+/// fetch serves all five under one timeout, and the failure is remembered: the next
+/// sign-in answers 502 at once, without reaching the provider.
+#[tokio::test]
+async fn a_hanging_provider_is_asked_once_for_all_waiting_sign_ins() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", hanging.local_addr().unwrap());
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = hanging.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    let server = ConfiguredServer::with_oidc(&issuer, "\n[limits]\nidp_timeout_seconds = 1").await;
+    let started = Instant::now();
+    let sign_ins: Vec<_> = (0..5)
+        .map(|_| {
+            let url = server.url("/login/test");
+            tokio::spawn(async move { browser().get(url).send().await.unwrap().status() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for sign_in in sign_ins {
+        statuses.push(sign_in.await.unwrap());
+    }
+    let waited = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == 502), "{statuses:?}");
+    assert!(
+        waited < Duration::from_secs(4),
+        "the sign-ins were served one after another: {waited:?}"
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "one fetch for all five"
+    );
+    let again = Instant::now();
+    let status = browser()
+        .get(server.url("/login/test"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 502);
+    assert!(
+        again.elapsed() < Duration::from_millis(500),
+        "a dead provider answers at once"
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        1,
+        "the failure was remembered"
+    );
+}

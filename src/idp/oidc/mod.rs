@@ -19,11 +19,10 @@ use openidconnect::{
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 pub use request::{Callback, PendingSignIn, SignInOptions};
 
-use self::discovery::CachedMetadata;
+use self::discovery::MetadataCache;
 use self::errors::{error_chain, oauth_error_code, token_error};
 use self::types::{Metadata, OidcClaims, OidcClient, OidcTokenResponse, OtherClaims};
 use self::verify::{Rejection, claims_object};
@@ -45,7 +44,9 @@ pub struct OidcProvider {
     redirect_url: RedirectUrl,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
-    metadata: Mutex<Option<CachedMetadata>>,
+    /// How long one discovery (metadata and keys) may take.
+    timeout: Duration,
+    metadata: MetadataCache,
 }
 
 impl std::fmt::Debug for OidcProvider {
@@ -58,13 +59,13 @@ impl std::fmt::Debug for OidcProvider {
 }
 
 impl OidcProvider {
-    /// The provider `idp` describes, whose callback is `redirect_url`; nothing is fetched
-    /// until first use.
+    /// The provider `idp` describes, whose callback is `redirect_url`, reached through
+    /// `http` within `timeout`; nothing is fetched until first use.
     pub fn new(
         idp: &IdpConfig,
         settings: OidcSettings,
         redirect_url: &str,
-        http: reqwest::Client,
+        (http, timeout): (reqwest::Client, Duration),
         clock: Arc<dyn Clock>,
     ) -> Result<Self, SignInError> {
         let redirect_url = RedirectUrl::new(redirect_url.to_owned())
@@ -79,7 +80,8 @@ impl OidcProvider {
             redirect_url,
             http,
             clock,
-            metadata: Mutex::new(None),
+            timeout,
+            metadata: MetadataCache::default(),
         })
     }
 
