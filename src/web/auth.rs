@@ -6,7 +6,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -188,20 +188,37 @@ struct LogoutForm {
     csrf: String,
 }
 
+/// The page that sends the browser on to the provider's end-session endpoint.
+///
+/// A redirect answering the form post would be a form submission to another origin, which
+/// the CSP's `form-action 'self'` blocks in browsers; this same-origin page navigates there
+/// itself (meta refresh, and a link for browsers that do not follow it).
+#[derive(Template, WebTemplate)]
+#[template(path = "signing_out.html")]
+struct SigningOutPage {
+    provider: String,
+    continue_to: String,
+}
+
 /// Ends the session here, then at the provider the person signed in with when it supports
 /// RP-Initiated Logout (it sends the browser back to the sign-in page).
 async fn logout(
     State(state): State<AppState>,
     session: Session,
     Form(form): Form<LogoutForm>,
-) -> Result<Redirect, Error> {
+) -> Result<Response, Error> {
     session::verify_csrf(&session, &form.csrf).await?;
     let identity: Option<Identity> = session.get(session::IDENTITY).await?;
     session.flush().await?;
-    let provider = identity.and_then(|identity| state.idps.get(identity.idp.as_str()));
-    let at_provider = match provider {
-        Some(provider) => provider.logout_url(&state.public_url.join("/login")).await,
-        None => None,
+    let Some(provider) = identity.and_then(|identity| state.idps.get(identity.idp.as_str())) else {
+        return Ok(Redirect::to("/login").into_response());
     };
-    Ok(Redirect::to(at_provider.as_deref().unwrap_or("/login")))
+    match provider.logout_url(&state.public_url.join("/login")).await {
+        Some(continue_to) => Ok(SigningOutPage {
+            provider: provider.display_name().to_owned(),
+            continue_to,
+        }
+        .into_response()),
+        None => Ok(Redirect::to("/login").into_response()),
+    }
 }

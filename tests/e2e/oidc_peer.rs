@@ -167,8 +167,18 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
         .send()
         .await
         .unwrap();
-    assert_eq!(out.status(), 303);
-    let end_session = out.headers()["location"].to_str().unwrap().to_owned();
+    // A same-origin page continues to the provider (a redirect answering the form post
+    // would be blocked by the CSP's form-action in browsers).
+    assert_eq!(out.status(), 200);
+    let signing_out = out.text().await.unwrap();
+    let end_session = continue_link(&signing_out);
+    assert!(
+        signing_out.contains(&format!(
+            "content=\"0; url={}\"",
+            html_escaped(&end_session)
+        )),
+        "{signing_out}"
+    );
     assert!(
         end_session.starts_with(&setup.provider.issuer),
         "not sent to the provider: {end_session}"
@@ -224,4 +234,61 @@ async fn sign_out_ends_the_session_here_and_at_the_provider() {
         Some("login"),
         "{login_page}"
     );
+}
+
+/// The `Continue` link of rolegate's signing-out page, unescaped.
+fn continue_link(html: &str) -> String {
+    let start = html
+        .find("<a class=\"button\" href=\"")
+        .expect("a continue link")
+        + 24;
+    let end = start + html[start..].find('"').unwrap();
+    html[start..end].replace("&#38;", "&")
+}
+
+fn html_escaped(url: &str) -> String {
+    url.replace('&', "&#38;")
+}
+
+/// Finding #10.3: in a real browser the sign-out redirect to the provider was blocked by
+/// rolegate's own CSP (`form-action 'self'`), so the provider session survived and the next
+/// sign-in was silent. Chromium now reaches the provider's sign-out, comes back, and the
+/// next sign-in asks for the password again.
+#[tokio::test]
+async fn sign_out_in_a_real_browser_ends_the_provider_session() {
+    use crate::support::chromium::Chromium;
+
+    let setup = setup().await;
+    let chromium = Chromium::start().await;
+    let browser = &chromium.client;
+    browser
+        .goto(&setup.server.url("/login/corp"))
+        .await
+        .unwrap();
+    chromium.fill("input[name=login]", "bob").await;
+    chromium.fill("input[name=password]", "any password").await;
+    chromium.click("button[type=submit]").await;
+    chromium
+        .wait_for_url("the consent page", |url| url.contains("/interaction/"))
+        .await;
+    chromium.click("button[type=submit]").await;
+    let portal = setup.server.url("/");
+    chromium
+        .wait_for_url("the portal", |url| url == portal)
+        .await;
+    chromium.click("form.signout button[type=submit]").await;
+    let issuer = setup.provider.issuer.clone();
+    chromium
+        .wait_for_url("the provider's sign-out", |url| url.starts_with(&issuer))
+        .await;
+    chromium.click("button[name=logout][value=yes]").await;
+    let login = setup.server.url("/login");
+    chromium
+        .wait_for_url("rolegate's sign-in page", |url| url.starts_with(&login))
+        .await;
+    browser
+        .goto(&setup.server.url("/login/corp"))
+        .await
+        .unwrap();
+    chromium.fill("input[name=login]", "bob").await;
 }

@@ -1,5 +1,6 @@
 //! Shared test scaffolding: servers on free loopback ports, browsers with cookie jars.
 
+pub(crate) mod chromium;
 pub(crate) mod oidc_provider;
 pub(crate) mod peers;
 pub(crate) mod redis;

@@ -1,0 +1,129 @@
+//! A real browser: Debian's headless Chromium driven through chromedriver (WebDriver), for
+//! what only a browser enforces (CSP, redirects after form posts, cookies as browsers keep
+//! them). `make test` installs `chromium` and `chromium-driver`.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+/// Chromium with a fresh profile, and the chromedriver that drives it, until dropped
+/// (fantoccini's `close` can wait forever for its session task here, so the browser is
+/// ended with chromedriver's process group instead).
+pub(crate) struct Chromium {
+    pub(crate) client: Client,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+/// The chromedriver process; dropping it ends its process group, browsers included.
+struct Driver(Child);
+
+impl Chromium {
+    pub(crate) async fn start() -> Self {
+        let port = super::free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            // Its own process group, so that dropping it ends the browsers it started too.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot run chromedriver ({e}): install Debian's `chromium` and \
+                     `chromium-driver` (`make test` installs them)"
+                )
+            });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ];
+        let mut args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({ "binary": "/usr/bin/chromium", "args": args }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}"));
+        Self {
+            client,
+            _driver: Driver(driver),
+            _profile: profile,
+        }
+    }
+
+    /// Waits until the page's URL satisfies `done`; the URL.
+    pub(crate) async fn wait_for_url(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.client.current_url().await.unwrap().to_string();
+            if done(&url) {
+                return url;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never reached {what}; stuck at {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks the element `css` once it is there.
+    pub(crate) async fn click(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Types `text` into the field `css`.
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
