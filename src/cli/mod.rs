@@ -37,6 +37,10 @@ enum Command {
         /// The origin browsers use, when it is not `http://` plus the listen address.
         #[arg(long, value_parser = parse_public_url)]
         public_url: Option<PublicUrl>,
+        /// Serve the demo on an address other machines can reach (anyone who reaches it can
+        /// sign in as an administrator).
+        #[arg(long)]
+        allow_remote: bool,
     },
     /// Validate a configuration file and what it points to; exit non-zero on the first problem.
     Check {
@@ -62,7 +66,11 @@ pub fn run() -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Serve { config } => serve(&config),
-        Command::Demo { listen, public_url } => demo(listen, public_url),
+        Command::Demo {
+            listen,
+            public_url,
+            allow_remote,
+        } => demo(listen, public_url, allow_remote),
         Command::Policy(command) => policy::run(command),
         Command::Mappings(command) => mappings::run(command),
     }
@@ -124,7 +132,15 @@ fn serve(path: &Path) -> ExitCode {
     run_server(async move { Server::start(config).await })
 }
 
-fn demo(listen: SocketAddr, public_url: Option<PublicUrl>) -> ExitCode {
+fn demo(listen: SocketAddr, public_url: Option<PublicUrl>, allow_remote: bool) -> ExitCode {
+    if !listen.ip().is_loopback() && !allow_remote {
+        eprintln!(
+            "error: the demo on `{listen}` could be reached from other machines, and anyone who \
+             reaches it can sign in as an administrator: listen on 127.0.0.1, or pass \
+             --allow-remote"
+        );
+        return ExitCode::FAILURE;
+    }
     telemetry::init();
     run_server(async move { Server::start_demo(listen, public_url).await })
 }

@@ -303,9 +303,13 @@ impl DemoProvider {
         if !request.scope.split(' ').any(|s| s == "openid") {
             return Err(DemoError::InvalidRequest("scope must include `openid`"));
         }
-        if request.code_challenge.is_none()
-            || request.code_challenge_method.as_deref() != Some("S256")
-        {
+        // RFC 7636 section 4.2: 43 to 128 characters of the unreserved set.
+        let challenge_ok = request.code_challenge.as_deref().is_some_and(|c| {
+            (43..=128).contains(&c.len())
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        });
+        if !challenge_ok || request.code_challenge_method.as_deref() != Some("S256") {
             return Err(DemoError::InvalidRequest("PKCE with S256 is required"));
         }
         Ok(())

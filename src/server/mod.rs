@@ -26,6 +26,12 @@ impl Server {
     /// Binds `config.listen` and builds the application for `rolegate serve`.
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let listener = bind(config.listen).await?;
+        Self::start_on(listener, config).await
+    }
+
+    /// Builds the application for `config` on a socket already bound (its `listen` is not
+    /// bound again), as when the public URL names a port picked beforehand.
+    pub async fn start_on(listener: TcpListener, config: Config) -> anyhow::Result<Self> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let stores = Stores::open(&config.store, clock.clone())
             .await

@@ -5,6 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
+use axum::response::Redirect;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
@@ -18,7 +19,12 @@ use crate::mapping::{KnownIdp, Lint, MappingInput, Offer, ReloadStatus, evaluate
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/mappings", get(mappings_page))
-        .route("/admin/mappings/test", post(playground))
+        // A form's address answers GET by going back to its page, so that a sign-in that
+        // interrupted a form post (and returns to its address) lands somewhere useful.
+        .route(
+            "/admin/mappings/test",
+            post(playground).get(|| async { Redirect::to("/admin/mappings") }),
+        )
 }
 
 /// One rule, for display.

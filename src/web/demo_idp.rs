@@ -3,6 +3,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -72,15 +73,17 @@ async fn approve(
     Ok(Redirect::to(&location))
 }
 
+/// Every refusal, a malformed form included, is an OAuth JSON error (RFC 6749 section 5.2).
 async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(request): Form<TokenRequest>,
+    form: Result<axum::Form<TokenRequest>, FormRejection>,
 ) -> Result<Response, Error> {
     let provider = provider(&state)?;
-    let answer = match basic_credentials(&headers) {
-        Ok(basic) => provider.token(request, basic).await,
-        Err(e) => Err(e),
+    let answer = match (form, basic_credentials(&headers)) {
+        (Err(_), _) => Err(DemoError::InvalidRequest("the token request is malformed")),
+        (_, Err(e)) => Err(e),
+        (Ok(axum::Form(request)), Ok(basic)) => provider.token(request, basic).await,
     };
     Ok(match answer {
         Ok(answer) => Json(answer).into_response(),

@@ -125,6 +125,15 @@ pub fn app(state: AppState) -> Router {
         }
         SessionCookie::Persistent => router,
     };
+    let router = if state.public_url.is_https() {
+        // RFC 6797: browsers that reached us over TLS keep doing so.
+        router.layer(default_header(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    };
     router
         // A request that takes too long (a body trickled in, say) ends as a 408 page.
         .layer(TimeoutLayer::with_status_code(
@@ -151,7 +160,31 @@ pub fn app(state: AppState) -> Router {
         }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Outermost: an incoming request id is kept only when it is safe to log and echo.
+        .layer(middleware::map_request(drop_unsafe_request_id))
         .with_state(state)
+}
+
+/// The longest incoming `x-request-id` that is kept.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Removes an incoming `x-request-id` that is long or has characters outside
+/// `[A-Za-z0-9._-]`, so that a fresh one is made; a client cannot write into logs or pages.
+async fn drop_unsafe_request_id(
+    mut request: Request<axum::body::Body>,
+) -> Request<axum::body::Body> {
+    let safe = request.headers().get("x-request-id").is_none_or(|id| {
+        let id = id.as_bytes();
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    });
+    if !safe {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 /// A response header set on every response whose handler did not set it.

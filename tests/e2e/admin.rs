@@ -189,3 +189,25 @@ async fn admin_entries_match_only_people_of_the_provider_they_name() {
     ));
     assert_eq!(sign_in("test").await, 403, "others are not");
 }
+
+/// Finding #10.10: a signed-out post to an admin form sent the person, once signed in, to the
+/// form's address, which answered 405; it now leads back to the form's page.
+#[tokio::test]
+async fn a_signed_out_form_post_returns_to_its_page_after_sign_in() {
+    let server = DemoServer::start().await;
+    let posted = browser()
+        .post(server.url("/admin/mappings/test"))
+        .form(&[("csrf", "x"), ("claims", "{}")])
+        .send()
+        .await
+        .unwrap();
+    let login = location(&posted);
+    assert_eq!(login, "/login?return_to=%2Fadmin%2Fmappings%2Ftest");
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let back = alice
+        .get(server.url("/admin/mappings/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&back), "/admin/mappings");
+}

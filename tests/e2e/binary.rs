@@ -124,6 +124,34 @@ mod reqwest {
     }
 }
 
+/// Finding #10.10: anyone who reaches the demo signs in as its admin, so it listens beyond
+/// loopback only when told to.
+#[test]
+fn demo_refuses_a_non_loopback_address_without_allow_remote() {
+    let refused = Command::new(BIN)
+        .args(["demo", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("pass --allow-remote"), "{stderr}");
+    let mut allowed = Command::new(BIN)
+        .args(["demo", "--listen", "0.0.0.0:0", "--allow-remote"])
+        .env("ROLEGATE_LOG", "info")
+        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(allowed.stdout.take().unwrap());
+    let listening = stdout
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.contains("rolegate listening"));
+    let _ = allowed.kill();
+    let _ = allowed.wait();
+    assert!(listening, "the demo did not start with --allow-remote");
+}
+
 #[test]
 fn docker_config_passes_check() {
     let text =

@@ -350,7 +350,7 @@ async fn the_sign_in_page_shows_the_configured_logo() {
     let provider = TestProvider::start().await;
     let svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1 1'/>";
     let server = crate::support::ConfiguredServer::start(
-        crate::support::free_port(),
+        crate::support::reserve_port(),
         "test",
         (CLIENT_ID, &provider.issuer),
         "display_name = \"Corp SSO\"\nlogo_file = \"corp.svg\"",

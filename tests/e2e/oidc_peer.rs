@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::support::peers::OidcProviderPeer;
-use crate::support::{ConfiguredServer, browser, free_port, hidden_input, page};
+use crate::support::{ConfiguredServer, browser, hidden_input, page, reserve_port};
 
 /// rolegate's client id at the provider: the sample trust policies require it as `aud`.
 const CLIENT_ID: &str = "rolegate-demo";
@@ -39,7 +39,8 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let port = free_port();
+    let reserved = reserve_port();
+    let port = reserved.local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
     let provider = OidcProviderPeer::start(
         CLIENT_ID,
@@ -47,7 +48,7 @@ async fn setup() -> Setup {
         &format!("{base}/login"),
     );
     let server = ConfiguredServer::start(
-        port,
+        reserved,
         "corp",
         (CLIENT_ID, &provider.issuer),
         "display_name = \"Corp SSO\"\nscopes = [\"openid\", \"email\", \"profile\", \"groups\"]\nuserinfo = true",

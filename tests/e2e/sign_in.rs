@@ -327,20 +327,28 @@ async fn demo_provider_refuses_unregistered_redirect_uri() {
 #[tokio::test]
 async fn demo_provider_requires_pkce() {
     let server = DemoServer::start().await;
+    let response = demo_authorize(&server, &[]).await;
+    assert_eq!(response.status(), 400);
+}
+
+/// A request to the demo provider's authorization endpoint for rolegate's client, with
+/// `extra` parameters.
+async fn demo_authorize(server: &DemoServer, extra: &[(&str, &str)]) -> reqwest::Response {
     let redirect = server.url("/auth/oidc/demo/callback");
-    let response = browser()
+    let mut query = vec![
+        ("response_type", "code"),
+        ("client_id", "rolegate-demo"),
+        ("redirect_uri", redirect.as_str()),
+        ("scope", "openid"),
+        ("state", "s"),
+    ];
+    query.extend_from_slice(extra);
+    browser()
         .get(server.url("/demo-idp/authorize"))
-        .query(&[
-            ("response_type", "code"),
-            ("client_id", "rolegate-demo"),
-            ("redirect_uri", redirect.as_str()),
-            ("scope", "openid"),
-            ("state", "s"),
-        ])
+        .query(&query)
         .send()
         .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
+        .unwrap()
 }
 
 #[tokio::test]
@@ -440,4 +448,41 @@ async fn unauthenticated_sign_in_starts_expire_with_the_pending_sign_in() {
         baseline,
         "everything expired with the sign-ins"
     );
+}
+
+/// Finding #10.10: an empty `code_challenge` was accepted as PKCE; RFC 7636 wants 43 to 128
+/// unreserved characters.
+#[tokio::test]
+async fn demo_provider_refuses_an_empty_or_short_code_challenge() {
+    let server = DemoServer::start().await;
+    for challenge in ["", "abc", &"a".repeat(129), &format!("{}!", "a".repeat(43))] {
+        let pkce = [
+            ("code_challenge", challenge),
+            ("code_challenge_method", "S256"),
+        ];
+        let response = demo_authorize(&server, &pkce).await;
+        assert_eq!(response.status(), 400, "`{challenge}`");
+    }
+}
+
+/// Finding #10.10: a malformed token request got an HTML page; OAuth clients get RFC 6749's
+/// JSON error.
+#[tokio::test]
+async fn demo_token_endpoint_answers_malformed_requests_as_oauth_json() {
+    let server = DemoServer::start().await;
+    let response = browser()
+        .post(server.url("/demo-idp/token"))
+        .form(&[("code", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
 }

@@ -203,3 +203,62 @@ async fn serve_fails_to_start_when_redis_is_unreachable() {
     assert!(error.contains("opening the store"), "{error}");
     assert!(!error.contains(":pw@"), "password hidden: {error}");
 }
+
+/// Finding #10.10: an incoming `x-request-id` was echoed whatever it held; it is kept only
+/// when short and of a safe alphabet, otherwise replaced by a fresh one.
+#[tokio::test]
+async fn only_safe_incoming_request_ids_are_kept() {
+    let server = DemoServer::start().await;
+    let client = browser();
+    let echoed = |id: &'static str| {
+        let request = client
+            .get(server.url("/healthz"))
+            .header("x-request-id", id);
+        async move {
+            let response = request.send().await.unwrap();
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(echoed("lb-7f3a.91_x").await, "lb-7f3a.91_x");
+    for unsafe_id in ["<script>alert(1)</script>", "a b", "x\"y"] {
+        let replaced = echoed(unsafe_id).await;
+        assert_eq!(replaced.len(), 36, "{unsafe_id} → {replaced}");
+    }
+    let long: &'static str = Box::leak("a".repeat(65).into_boxed_str());
+    assert_eq!(echoed(long).await.len(), 36);
+}
+
+/// Finding #10.10: HSTS is sent when browsers reach rolegate over https, and only then.
+#[tokio::test]
+async fn hsts_is_sent_only_when_the_public_url_is_https() {
+    use rolegate::config::PublicUrl;
+    use rolegate::server::Server;
+
+    let plain = DemoServer::start().await;
+    let response = browser().get(plain.url("/healthz")).send().await.unwrap();
+    assert!(!response.headers().contains_key("strict-transport-security"));
+    let tls = Server::start_demo(
+        "127.0.0.1:0".parse().unwrap(),
+        Some(PublicUrl::parse("https://sso.example.com").unwrap()),
+    )
+    .await
+    .unwrap();
+    let address = tls.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(tls.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let response = browser()
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let _ = stop.send(());
+}

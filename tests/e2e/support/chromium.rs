@@ -91,30 +91,24 @@ impl Chromium {
         }
     }
 
-    /// Clicks the element `css` once it is there.
-    pub(crate) async fn click(&self, css: &str) {
+    /// The element `css`, once it is on the page.
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
             .at_most(Duration::from_secs(15))
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
-            .click()
-            .await
-            .unwrap();
+    }
+
+    /// Clicks the element `css` once it is there.
+    pub(crate) async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
     }
 
     /// Types `text` into the field `css`.
     pub(crate) async fn fill(&self, css: &str, text: &str) {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(15))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
-            .send_keys(text)
-            .await
-            .unwrap();
+        self.element(css).await.send_keys(text).await.unwrap();
     }
 }
 

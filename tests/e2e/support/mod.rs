@@ -145,7 +145,13 @@ pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
-/// A free loopback port (free a moment ago: bind it soon).
+/// A loopback socket on a free port, held until the server takes it (no other test can
+/// take the port in between).
+pub(crate) fn reserve_port() -> std::net::TcpListener {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap()
+}
+
+/// A free loopback port (free a moment ago: bind it soon), for servers in other processes.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0))
         .unwrap()
@@ -165,18 +171,20 @@ impl ConfiguredServer {
     /// Provider `test`, empty mappings, any free port.
     pub(crate) async fn with_oidc(issuer: &str, extra_idp_keys: &str) -> Self {
         let client = (oidc_provider::CLIENT_ID, issuer);
-        Self::start(free_port(), "test", client, extra_idp_keys, |_| {}).await
+        Self::start(reserve_port(), "test", client, extra_idp_keys, |_| {}).await
     }
 
-    /// Provider `name` on `port`, where rolegate is client `client_id` of `issuer` (with
-    /// [`oidc_provider::CLIENT_SECRET`]); `prepare` may fill the config folder's `mappings/`.
+    /// Provider `name` on the `reserved` socket, where rolegate is client `client_id` of
+    /// `issuer` (with [`oidc_provider::CLIENT_SECRET`]); `prepare` may fill the config
+    /// folder's `mappings/`.
     pub(crate) async fn start(
-        port: u16,
+        reserved: std::net::TcpListener,
         name: &str,
         (client_id, issuer): (&str, &str),
         extra_idp_keys: &str,
         prepare: impl FnOnce(&std::path::Path),
     ) -> Self {
+        let port = reserved.local_addr().unwrap().port();
         let folder = config_folder(&format!(
             "listen = \"127.0.0.1:{port}\"\npublic_url = \"http://127.0.0.1:{port}\"\n\n\
              [[idp]]\nname = \"{name}\"\nkind = \"oidc\"\nissuer = \"{issuer}\"\n\
@@ -189,7 +197,11 @@ impl ConfiguredServer {
             (variable == secret_variable).then(|| oidc_provider::CLIENT_SECRET.to_owned())
         };
         let config = rolegate::config::Config::load(&path, &env).unwrap();
-        let server = Server::start(config).await.expect("server starts");
+        reserved.set_nonblocking(true).unwrap();
+        let listener = tokio::net::TcpListener::from_std(reserved).unwrap();
+        let server = Server::start_on(listener, config)
+            .await
+            .expect("server starts");
         Self {
             running: RunningServer::spawn(server),
             _folder: folder,
