@@ -9,7 +9,7 @@ BUILD_PACKAGES := pkg-config libssl-dev libxml2-dev libxslt1-dev libxmlsec1-dev 
 # What the tests need on top: a real Redis server, Python's jsonschema for the rule file
 # schema check, Debian's headless Chromium and chromedriver for what only a browser enforces,
 # Node.js for the real OpenID Provider (.ci/peer-deps installs the rest).
-TEST_PACKAGES := redis-server python3 python3-pip python3-jsonschema python3-yaml chromium chromium-driver
+TEST_PACKAGES := redis-server python3 python3-pip python3-venv python3-jsonschema python3-yaml chromium chromium-driver
 
 .PHONY: demo test lint fmt deps test-deps toolchain build bench fuzz
 

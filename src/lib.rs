@@ -14,5 +14,6 @@ pub mod mapping;
 pub mod policy;
 pub mod server;
 pub mod store;
+pub mod sts;
 pub mod telemetry;
 pub mod web;

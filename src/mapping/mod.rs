@@ -18,7 +18,8 @@ use std::path::Path;
 
 pub use compile::{compile_sources, load_rules};
 pub use engine::{
-    CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, evaluate,
+    CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, deny_rule_for,
+    evaluate,
 };
 pub use lint::{KnownIdp, Lint, lint};
 pub use reload::{MappingsHandle, POLL_INTERVAL, ReloadStatus};
@@ -299,7 +300,7 @@ impl RuleSet {
     }
 
     /// The deny rules, in file order.
-    fn deny_rules(&self) -> impl Iterator<Item = &Rule> {
+    pub(crate) fn deny_rules(&self) -> impl Iterator<Item = &Rule> {
         self.deny_rules.iter().filter_map(|p| self.rules.get(*p))
     }
 

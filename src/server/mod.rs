@@ -9,12 +9,14 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, IdpProtocol, PublicUrl};
+use crate::config::{Config, IdpProtocol, PublicUrl, StoreSpec};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
+use crate::sts::SessionKeys;
 use crate::web::{self, AppState, CpuPool, IdpRegistry, RecentSignIns};
+use secrecy::ExposeSecret;
 
 /// A bound, ready-to-serve rolegate.
 pub struct Server {
@@ -147,9 +149,31 @@ fn build_state(
         admin: Arc::new(config.admin.clone()),
         recent: Arc::new(RecentSignIns::default()),
         cpu: CpuPool::for_this_machine(),
+        session_keys: Arc::new(session_keys(config)?),
         limits: config.limits,
         session_cookie: config.session_cookie,
     })
+}
+
+/// The role-session keys from `[keys] session_signing_key_file`; without one, a key made
+/// now (sessions then end with the process), which several instances cannot share.
+fn session_keys(config: &Config) -> anyhow::Result<SessionKeys> {
+    match &config.keys.session_signing_key {
+        Some(pem) => {
+            SessionKeys::from_pem(pem.expose_secret()).context("keys.session_signing_key_file")
+        }
+        None if matches!(config.store, StoreSpec::Memory) => {
+            tracing::warn!(
+                "no keys.session_signing_key_file: role sessions are signed with a key made \
+                 now and end when this process stops"
+            );
+            SessionKeys::generate().context("making a session signing key")
+        }
+        None => anyhow::bail!(
+            "keys.session_signing_key_file is required with a shared store: every instance \
+             must sign and verify role sessions with the same key"
+        ),
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

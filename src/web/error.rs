@@ -194,7 +194,8 @@ pub(super) async fn render_errors(request: Request, next: Next) -> Response {
     }
     let report = match response.extensions().get::<ErrorReport>() {
         Some(report) => report.clone(),
-        // Responses that already carry a body of their own (OAuth JSON errors) stay as they are.
+        // Responses that already carry a body of their own (OAuth JSON errors, STS XML
+        // errors) stay as they are.
         None if has_own_body(&response) => return response,
         None => ErrorReport {
             public: generic_message(status),
@@ -231,7 +232,7 @@ fn has_own_body(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json"))
+        .is_some_and(|ct| ct.starts_with("application/json") || ct.starts_with("text/xml"))
 }
 
 fn render_page(

@@ -16,6 +16,7 @@ mod portal;
 mod recent;
 mod redirect;
 pub mod session;
+mod sts;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
 use crate::mapping::MappingsHandle;
 use crate::store::Stores;
+use crate::sts::SessionKeys;
 
 /// The name of the browser-session cookie.
 pub const SESSION_COOKIE: &str = "rolegate_session";
@@ -92,6 +94,8 @@ pub struct AppState {
     pub limits: Limits,
     /// What the browser-session cookie is.
     pub session_cookie: SessionCookie,
+    /// The keys of role sessions.
+    pub session_keys: Arc<SessionKeys>,
 }
 
 /// The whole HTTP application.
@@ -110,6 +114,7 @@ pub fn app(state: AppState) -> Router {
         .merge(auth::router())
         .merge(portal::router())
         .merge(health::router())
+        .merge(sts::router())
         .merge(assets::router());
     if state.demo.is_some() {
         router = router.nest(demo::MOUNT, demo_idp::router());

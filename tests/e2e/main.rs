@@ -22,5 +22,6 @@ mod readme;
 mod schema;
 mod sign_in;
 mod store_contract;
+mod sts;
 mod support;
 mod web;

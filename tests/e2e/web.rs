@@ -128,7 +128,10 @@ async fn readiness_follows_the_redis_store() {
         "listen = \"127.0.0.1:0\"\nstore = \"{}\"\n",
         redis.url
     ));
-    let config = Config::load(&dir.path().join("rolegate.toml"), &|_| None).unwrap();
+    // A shared store needs the session signing key every instance shares.
+    let key = crate::support::session_key_pem();
+    let env = |name: &str| (name == "ROLEGATE_KEYS_SESSION_SIGNING_KEY").then(|| key.clone());
+    let config = Config::load(&dir.path().join("rolegate.toml"), &env).unwrap();
     let server = Server::start(config).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -24,8 +24,8 @@ pub use request::{Callback, PendingSignIn, SignInOptions};
 
 use self::discovery::MetadataCache;
 use self::errors::{error_chain, oauth_error_code, token_error};
-use self::types::{Metadata, OidcClaims, OidcClient, OidcTokenResponse, OtherClaims};
-use self::verify::{Rejection, claims_object};
+use self::types::{Metadata, OidcClaims, OidcClient, OidcIdToken, OidcTokenResponse, OtherClaims};
+use self::verify::{Expectations, Rejection, claims_object};
 use super::{Identity, Protocol, SignInError};
 use crate::clock::Clock;
 use crate::config::{ClientAuth, IdpConfig, IdpName, Logo, OidcSettings};
@@ -103,6 +103,11 @@ impl OidcProvider {
     /// The claim path that holds the groups.
     pub fn groups_claim(&self) -> &str {
         &self.settings.groups_claim
+    }
+
+    /// The issuer as configured (every token's `iss`).
+    pub fn issuer(&self) -> &str {
+        &self.settings.issuer
     }
 
     /// rolegate's client id at the provider (the ID token's `aud`).
@@ -272,6 +277,50 @@ impl OidcProvider {
             self.merge_userinfo(&client, &response, &claims, &mut all)
                 .await?;
         }
+        let identity = self.identity(&claims, all)?;
+        identity
+            .check_email_domain(&self.allowed_email_domains)
+            .map_err(SignInError::NotAllowed)?;
+        Ok(identity)
+    }
+
+    /// Validates a web identity token (`AssumeRoleWithWebIdentity`) exactly as a sign-in's
+    /// ID token is validated, except that there is no nonce to match and no access token
+    /// for `at_hash`. The accepted audiences are our client id and `extra_audiences`.
+    /// `allowed_email_domains` is a sign-in rule and does not apply: workloads have no email.
+    pub async fn verify_web_identity(
+        &self,
+        token: &str,
+        extra_audiences: &[String],
+    ) -> Result<Identity, SignInError> {
+        let id_token: OidcIdToken = token
+            .parse()
+            .map_err(|_| SignInError::InvalidIdToken("not a signed JWT".into()))?;
+        let expect = Expectations {
+            nonce: None,
+            max_age: None,
+            extra_audiences,
+            access_token: None,
+        };
+        let client = self.client(self.metadata().await?);
+        let claims = match self.verify_id_token(&client, &id_token, &expect) {
+            Err(Rejection::UnknownKey) => {
+                let client = self.client(self.refetch_for_unknown_key().await?);
+                self.verify_id_token(&client, &id_token, &expect)
+                    .map_err(Rejection::into_error)?
+            }
+            verified => verified.map_err(Rejection::into_error)?,
+        };
+        let all = claims_object(&claims)?;
+        self.identity(&claims, all)
+    }
+
+    /// The identity verified `claims` (all of them in `all`) describe.
+    fn identity(
+        &self,
+        claims: &OidcClaims,
+        all: serde_json::Map<String, Value>,
+    ) -> Result<Identity, SignInError> {
         let mut identity = Identity::from_claims(
             self.name.clone(),
             Protocol::Oidc,
@@ -288,9 +337,6 @@ impl OidcProvider {
         if self.trust_email {
             identity.trust_email();
         }
-        identity
-            .check_email_domain(&self.allowed_email_domains)
-            .map_err(SignInError::NotAllowed)?;
         Ok(identity)
     }
 

@@ -53,6 +53,12 @@ pub(super) struct OtherClaims {
 impl AdditionalClaims for OtherClaims {}
 
 pub(super) type OidcClaims = IdTokenClaims<OtherClaims, CoreGenderClaim>;
+pub(super) type OidcIdToken = openidconnect::IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
 pub(super) type OidcTokenFields = IdTokenFields<
     OtherClaims,
     EmptyExtraTokenFields,

@@ -11,7 +11,7 @@ use openidconnect::{
 use serde_json::Value;
 
 use super::OidcProvider;
-use super::types::{OidcClaims, OidcClient, OidcTokenResponse};
+use super::types::{OidcClaims, OidcClient, OidcIdToken, OidcTokenResponse};
 use crate::idp::SignInError;
 
 /// Signature algorithms accepted on ID tokens. `none` and the HMAC family are never
@@ -29,6 +29,18 @@ const ACCEPTED_ALGORITHMS: [CoreJwsSigningAlgorithm; 10] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
+/// What an ID token is checked against besides the provider's keys and issuer.
+pub(super) struct Expectations<'a> {
+    /// The nonce the sign-in sent; `None` for a web identity token, which has none to match.
+    pub(super) nonce: Option<&'a Nonce>,
+    /// The `max_age` the sign-in asked for.
+    pub(super) max_age: Option<u64>,
+    /// Audiences accepted besides our client id (an account's extra client ids).
+    pub(super) extra_audiences: &'a [String],
+    /// The access token issued with the ID token, for `at_hash`.
+    pub(super) access_token: Option<&'a openidconnect::AccessToken>,
+}
+
 impl OidcProvider {
     /// Validates the ID token in `response` (OIDC Core 3.1.3.7 and 3.1.3.8).
     pub(super) fn verify(
@@ -41,8 +53,25 @@ impl OidcProvider {
         let id_token = response
             .id_token()
             .ok_or_else(|| Rejection::Invalid("no id_token in the token response".into()))?;
+        let expect = Expectations {
+            nonce: Some(nonce),
+            max_age,
+            extra_audiences: &[],
+            access_token: Some(response.access_token()),
+        };
+        self.verify_id_token(client, id_token, &expect)
+    }
+
+    /// Validates `id_token` as OIDC Core 3.1.3.7 asks, against `expect`.
+    pub(super) fn verify_id_token(
+        &self,
+        client: &OidcClient,
+        id_token: &OidcIdToken,
+        expect: &Expectations<'_>,
+    ) -> Result<OidcClaims, Rejection> {
         let (clock, skew) = (self.clock.clone(), self.settings.clock_skew);
         let (issued_clock, auth_clock) = (clock.clone(), clock.clone());
+        let max_age = expect.max_age;
         let verifier = client
             .id_token_verifier()
             .set_allowed_algs(ACCEPTED_ALGORITHMS)
@@ -75,33 +104,26 @@ impl OidcProvider {
                     Ok(())
                 }
             })
-            // Extra audiences are judged below, through `azp`.
-            .set_other_audience_verifier_fn(|_| true);
-        let claims = id_token.claims(&verifier, nonce).map_err(|e| match e {
+            // Audiences are judged below, against our client id and the extra ones.
+            .require_audience_match(false);
+        let nonce = expect.nonce;
+        let checked = id_token.claims(&verifier, |sent: Option<&Nonce>| match nonce {
+            None => Ok(()),
+            // openidconnect's own check, in constant time.
+            Some(expected) => openidconnect::NonceVerifier::verify(expected, sent),
+        });
+        let claims = checked.map_err(|e| match e {
             ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             ) => Rejection::UnknownKey,
+            ClaimsVerificationError::Expired(reason) => Rejection::Expired(reason),
             other => Rejection::Invalid(other.to_string()),
         })?;
-        // 3.1.3.7 steps 3-5: with several audiences `azp` must be present, and whenever it is
-        // present it must be this client.
-        let client_id = self.settings.client_id.as_str();
-        match claims.authorized_party() {
-            Some(azp) if azp.as_str() != client_id => {
-                return Err(Rejection::Invalid(format!(
-                    "azp `{}` is not this client",
-                    azp.as_str()
-                )));
-            }
-            None if claims.audiences().len() > 1 => {
-                return Err(Rejection::Invalid(
-                    "several audiences and no azp claim".into(),
-                ));
-            }
-            _ => {}
-        }
+        self.check_audiences(claims, expect.extra_audiences)?;
         // 3.1.3.8: at_hash, when present, must match the access token.
-        if let Some(expected) = claims.access_token_hash() {
+        if let (Some(expected), Some(access_token)) =
+            (claims.access_token_hash(), expect.access_token)
+        {
             let invalid = |e: openidconnect::SigningError| Rejection::Invalid(e.to_string());
             let alg = id_token
                 .signing_alg()
@@ -109,8 +131,7 @@ impl OidcProvider {
             let key = id_token
                 .signing_key(&verifier)
                 .map_err(|e| Rejection::Invalid(e.to_string()))?;
-            let actual =
-                AccessTokenHash::from_token(response.access_token(), alg, key).map_err(invalid)?;
+            let actual = AccessTokenHash::from_token(access_token, alg, key).map_err(invalid)?;
             if actual != *expected {
                 return Err(Rejection::Invalid(
                     "at_hash does not match the access token".into(),
@@ -119,12 +140,39 @@ impl OidcProvider {
         }
         Ok(claims.clone())
     }
+
+    /// 3.1.3.7 steps 3-5: `aud` must contain an accepted audience (our client id, or one of
+    /// `extra`); with several audiences `azp` must be present, and whenever it is present it
+    /// must be an accepted audience.
+    fn check_audiences(&self, claims: &OidcClaims, extra: &[String]) -> Result<(), Rejection> {
+        let client_id = self.settings.client_id.as_str();
+        let accepted =
+            |audience: &str| audience == client_id || extra.iter().any(|e| e == audience);
+        let audiences = claims.audiences();
+        if !audiences.iter().any(|a| accepted(a.as_str())) {
+            return Err(Rejection::Invalid(
+                "aud names none of our client ids".into(),
+            ));
+        }
+        match claims.authorized_party() {
+            Some(azp) if !accepted(azp.as_str()) => Err(Rejection::Invalid(format!(
+                "azp `{}` is not this client",
+                azp.as_str()
+            ))),
+            None if audiences.len() > 1 => Err(Rejection::Invalid(
+                "several audiences and no azp claim".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Why an ID token was refused.
 pub(super) enum Rejection {
     /// It names a key the cached JWKS does not hold.
     UnknownKey,
+    /// It is past its `exp` (and the skew).
+    Expired(String),
     /// Anything else.
     Invalid(String),
 }
@@ -135,6 +183,7 @@ impl Rejection {
             Rejection::UnknownKey => SignInError::InvalidIdToken(
                 "signed with a key the provider does not publish".into(),
             ),
+            Rejection::Expired(reason) => SignInError::ExpiredIdToken(reason),
             Rejection::Invalid(reason) => SignInError::InvalidIdToken(reason),
         }
     }

@@ -302,19 +302,11 @@ fn offer<'d>(
             ),
         };
     };
-    let subject = Subject {
-        identity: input.identity,
-        now: input.now,
-        grant: Some((account.id.as_str(), &account.alias, role.name.as_str())),
-        pattern_hits: None,
-    };
-    for deny in rules.deny_rules() {
-        if deny.when.evaluate(&subject).is_ok_and(|b| !b.is_empty()) {
-            return fail(
-                "denied",
-                format!("deny rule `{}` ({})", deny.id, deny.origin),
-            );
-        }
+    if let Some(deny) = deny_rule_for(rules, input.identity, account, role, input.now) {
+        return fail(
+            "denied",
+            format!("deny rule `{}` ({})", deny.id, deny.origin),
+        );
     }
     let Some(provider) = account.identity_providers.get(input.identity.idp.as_str()) else {
         return fail(
@@ -374,6 +366,26 @@ fn offer<'d>(
         session_name,
     };
     (Some(passed), "offered", detail)
+}
+
+/// The first deny rule that refuses `identity` the role `role` of `account` at `now`: deny
+/// rules bind people whichever way they ask for a role session.
+pub fn deny_rule_for<'r>(
+    rules: &'r RuleSet,
+    identity: &Identity,
+    account: &Account,
+    role: &Role,
+    now: SystemTime,
+) -> Option<&'r Rule> {
+    let subject = Subject {
+        identity,
+        now,
+        grant: Some((account.id.as_str(), &account.alias, role.name.as_str())),
+        pattern_hits: None,
+    };
+    rules
+        .deny_rules()
+        .find(|deny| deny.when.evaluate(&subject).is_ok_and(|b| !b.is_empty()))
 }
 
 /// The RoleSessionName: the grant's, else the email, else the subject, made to fit STS's

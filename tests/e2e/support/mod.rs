@@ -1,5 +1,6 @@
 //! Shared test scaffolding: servers on free loopback ports, browsers with cookie jars.
 
+pub(crate) mod aws;
 pub(crate) mod chromium;
 pub(crate) mod oidc_provider;
 pub(crate) mod peers;
@@ -220,4 +221,11 @@ impl std::ops::Deref for ConfiguredServer {
 /// The body of `GET url` through `client`, whatever the status.
 pub(crate) async fn page(client: &reqwest::Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// A fresh EC P-256 PKCS#8 PEM key, as `[keys] session_signing_key_file` holds.
+pub(crate) fn session_key_pem() -> String {
+    use p256::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
+    key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }

@@ -242,6 +242,11 @@ impl TestProvider {
         *self.state.mint.lock().unwrap() = Box::new(mint);
     }
 
+    /// `claims` signed with the provider's current key: a token it could have issued.
+    pub(crate) fn sign(&self, claims: &Value) -> String {
+        self.state.signer.lock().unwrap().sign(claims)
+    }
+
     /// Publishes `keys` in the JWKS and signs with `signer` from now on.
     pub(crate) fn rotate_keys(&self, keys: Vec<TestKey>, signer: TestKey) {
         *self.state.published.lock().unwrap() = keys;

@@ -1,0 +1,334 @@
+//! `POST|GET /sts`, the AWS STS Query API, and `GET /.well-known/jwks.json`, the session
+//! tokens' public keys. Every answer, errors included, is AWS's XML with a request id.
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+
+use super::AppState;
+use crate::idp::{Identity, SignInError};
+use crate::store::{RoleSessionRecord, SessionFacts};
+use crate::sts::api::{self, Action, Parameters};
+use crate::sts::{
+    AssumeRequest, Assumer, Caller, RoleSession, SessionClaims, SignedRequest, StsError,
+    StsErrorCode, assume, parse_session_policies, session_user_id, verify_signature,
+};
+
+/// The largest request body read: room for the largest tokens and policies, no more.
+const BODY_LIMIT: usize = 256 * 1024;
+
+/// The STS routes.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/sts", get(query_api).post(query_api))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    axum::Json(state.session_keys.jwks()).into_response()
+}
+
+/// One Query API request, answered in XML whatever happens.
+async fn query_api(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    match answer(&state, &method, &uri, &headers, body, &request_id).await {
+        Ok(xml) => xml_response(StatusCode::OK, xml),
+        Err(error) => {
+            if error.code.status() >= 500 {
+                tracing::error!(code = error.code.as_str(), detail = %error.detail, "sts request failed");
+            } else {
+                tracing::warn!(code = error.code.as_str(), detail = %error.detail, "sts request refused");
+            }
+            let status =
+                StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            xml_response(status, api::error_xml(&error, &request_id))
+        }
+    }
+}
+
+fn xml_response(status: StatusCode, xml: String) -> Response {
+    let mut response = (status, xml).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    response
+}
+
+async fn answer(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+    request_id: &str,
+) -> Result<String, StsError> {
+    let body = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        StsError::new(
+            StsErrorCode::RequestEntityTooLarge,
+            format!("The request body is larger than {BODY_LIMIT} bytes"),
+        )
+    })?;
+    let parameters = if method == Method::POST {
+        std::str::from_utf8(&body).map_err(|_| {
+            StsError::new(
+                StsErrorCode::ValidationError,
+                "The request body is not UTF-8",
+            )
+        })?;
+        Parameters::parse(&body)?
+    } else {
+        Parameters::parse(uri.query().unwrap_or_default().as_bytes())?
+    };
+    match Action::parse(&parameters)? {
+        Action::AssumeRoleWithWebIdentity { token, request } => {
+            web_identity(state, &token, &request, request_id).await
+        }
+        Action::AssumeRole { request } => {
+            let claims = authenticate(state, method, uri, headers, &body).await?;
+            chain(state, &claims, &request, request_id).await
+        }
+        Action::GetCallerIdentity => {
+            let claims = authenticate(state, method, uri, headers, &body).await?;
+            Ok(api::get_caller_identity_xml(
+                &claims.sub,
+                &session_user_id(&claims),
+                &claims.acct,
+                request_id,
+            ))
+        }
+    }
+}
+
+/// The session whose credentials signed the request: SigV4 checked, revocation too.
+async fn authenticate(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<SessionClaims, StsError> {
+    let header_list: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
+        .collect();
+    let signed = SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
+        headers: &header_list,
+        body,
+    };
+    let issuer = state.public_url.origin();
+    let claims = verify_signature(&signed, &state.session_keys, &issuer, state.clock.now())?.claims;
+    let revoked = state
+        .stores
+        .revocations
+        .is_revoked(SessionFacts {
+            id: &claims.akid,
+            owner: &claims.orig.owner_key(),
+            role_arn: &claims.role,
+            issued_at: claims.iat,
+        })
+        .await?;
+    if revoked {
+        return Err(StsError::with_detail(
+            StsErrorCode::InvalidClientTokenId,
+            "The security token included in the request is invalid.",
+            "the session was revoked",
+        ));
+    }
+    Ok(claims)
+}
+
+/// What the store keeps of a session besides its token: its session policies, and the
+/// person who began its chain.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredSession {
+    session_policies: Vec<String>,
+    identity: Identity,
+}
+
+/// `AssumeRole` from a role session: the chain goes on with the same person behind it.
+async fn chain(
+    state: &AppState,
+    claims: &SessionClaims,
+    request: &AssumeRequest,
+    request_id: &str,
+) -> Result<String, StsError> {
+    let stored: StoredSession = state
+        .stores
+        .role_sessions
+        .get(&claims.akid)
+        .await?
+        .and_then(|record| serde_json::from_value(record.payload).ok())
+        .ok_or_else(|| {
+            StsError::with_detail(
+                StsErrorCode::InvalidClientTokenId,
+                "The security token included in the request is invalid.",
+                "no stored record of the calling session",
+            )
+        })?;
+    let session_policies = parse_session_policies(&stored.session_policies);
+    let caller = Caller::RoleSession {
+        claims,
+        session_policies: &session_policies,
+        original: &stored.identity,
+    };
+    let session = issue(state, caller, request).await?;
+    record(state, &session, &stored.identity).await?;
+    Ok(api::assume_role_xml(&session, request_id))
+}
+
+/// Runs the one assume path with the current directory and rules.
+async fn issue(
+    state: &AppState,
+    caller: Caller<'_>,
+    request: &AssumeRequest,
+) -> Result<RoleSession, StsError> {
+    let mappings = state.mappings.current();
+    let origin = state.public_url.origin();
+    let assumer = Assumer {
+        directory: &mappings.directory,
+        rules: &mappings.rules,
+        keys: &state.session_keys,
+        issuer: &origin,
+    };
+    let session = assume(&assumer, caller, request, state.clock.now())?;
+    tracing::info!(
+        role = %session.claims.role,
+        session = %session.claims.name,
+        access_key_id = %session.credentials.access_key_id,
+        trusted_by = %session.trusted_by,
+        chained = session.claims.chain,
+        "assumed role"
+    );
+    Ok(session)
+}
+
+/// `AssumeRoleWithWebIdentity`: the token is validated by the configured provider whose
+/// issuer it names, then the one assume path decides.
+async fn web_identity(
+    state: &AppState,
+    token: &str,
+    request: &AssumeRequest,
+    request_id: &str,
+) -> Result<String, StsError> {
+    let issuer = unverified_issuer(token).ok_or_else(|| {
+        StsError::new(
+            StsErrorCode::InvalidIdentityToken,
+            "The web identity token is not a signed JWT",
+        )
+    })?;
+    let provider = state
+        .idps
+        .iter()
+        .find(|p| p.issuer() == issuer)
+        .ok_or_else(|| {
+            StsError::new(
+                StsErrorCode::InvalidIdentityToken,
+                format!("No OpenIDConnect provider found in your account for {issuer}"),
+            )
+        })?;
+    let identity = provider
+        .verify_web_identity(token, &[])
+        .await
+        .map_err(web_identity_error)?;
+    let session = issue(state, Caller::Federated(&identity), request).await?;
+    record(state, &session, &identity).await?;
+    let provider_host = issuer
+        .split_once("://")
+        .map_or(issuer.as_str(), |(_, rest)| rest);
+    Ok(api::assume_role_with_web_identity_xml(
+        &session,
+        &identity.subject,
+        provider.client_id(),
+        provider_host,
+        request_id,
+    ))
+}
+
+/// Keeps the session in the store: listing, revocation and the authorize API read it.
+async fn record(
+    state: &AppState,
+    session: &RoleSession,
+    person: &Identity,
+) -> Result<(), StsError> {
+    let claims = &session.claims;
+    state
+        .stores
+        .role_sessions
+        .put(&RoleSessionRecord {
+            id: claims.akid.clone(),
+            owner: claims.orig.owner_key(),
+            role_arn: claims.role.clone(),
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            payload: serde_json::to_value(StoredSession {
+                session_policies: session.session_policies.clone(),
+                identity: person.clone(),
+            })
+            .map_err(|e| {
+                StsError::with_detail(
+                    StsErrorCode::InternalFailure,
+                    "An internal error occurred.",
+                    e.to_string(),
+                )
+            })?,
+        })
+        .await?;
+    Ok(())
+}
+
+/// The `iss` of a JWT, read without verifying it: only to choose the provider that will.
+fn unverified_issuer(token: &str) -> Option<String> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
+}
+
+/// AWS's codes for a web identity token the provider's keys and rules refuse.
+fn web_identity_error(error: SignInError) -> StsError {
+    let detail = error.to_string();
+    match error {
+        SignInError::Discovery(_) => StsError::with_detail(
+            StsErrorCode::IdpCommunicationError,
+            "Couldn't retrieve verification key from your identity provider, please reference \
+             AssumeRoleWithWebIdentity documentation for requirements",
+            detail,
+        ),
+        SignInError::ExpiredIdToken(_) => StsError::with_detail(
+            StsErrorCode::ExpiredTokenException,
+            "Token expired: the web identity token is past its expiration time",
+            detail,
+        ),
+        SignInError::NotAllowed(_) => StsError::with_detail(
+            StsErrorCode::IdpRejectedClaim,
+            "The identity provider's token was rejected",
+            detail,
+        ),
+        _ => StsError::with_detail(
+            StsErrorCode::InvalidIdentityToken,
+            "The web identity token could not be verified",
+            detail,
+        ),
+    }
+}
