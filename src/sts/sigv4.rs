@@ -82,15 +82,16 @@ pub fn is_signed(request: &SignedRequest<'_>) -> bool {
         || query_value(request.query, "X-Amz-Algorithm").is_some()
 }
 
-/// Checks `request`'s signature against a session `keys` issued for `issuer`, at `now`.
+/// Checks `request`'s signature, scoped to `service` (`sts`, or `rolegate` for rolegate's
+/// own API), against a session `keys` issued for `issuer`, at `now`.
 pub fn verify_signature(
     request: &SignedRequest<'_>,
     keys: &SessionKeys,
-    issuer: &str,
+    (issuer, service): (&str, &str),
     now: SystemTime,
 ) -> Result<Verified, StsError> {
     let signature = parse(request)?;
-    check_scope(&signature)?;
+    check_scope(&signature, service)?;
     check_time(&signature, now)?;
     let access_key_id = AccessKeyId::parse(&signature.access_key_id)
         .map_err(|m| StsError::new(StsErrorCode::InvalidClientTokenId, m))?;
@@ -329,12 +330,12 @@ fn format_amz_date(at: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-fn check_scope(signature: &Signature<'_>) -> Result<(), StsError> {
-    if signature.service != "sts" {
+fn check_scope(signature: &Signature<'_>, service: &str) -> Result<(), StsError> {
+    if signature.service != service {
         return Err(StsError::new(
             StsErrorCode::SignatureDoesNotMatch,
             format!(
-                "Credential should be scoped to correct service: 'sts'. ({})",
+                "Credential should be scoped to correct service: '{service}'. ({})",
                 signature.service
             ),
         ));
@@ -473,7 +474,7 @@ fn expected_signature(
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(&signature.region)
-        .name("sts")
+        .name(&signature.service)
         .time(signature.time)
         .settings(settings)
         .build()

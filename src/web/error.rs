@@ -57,6 +57,12 @@ pub enum Error {
     /// A store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The request names no valid, unexpired, unrevoked role session (401).
+    #[error("not authenticated: {0}")]
+    NotAuthenticated(String),
+    /// The role session's token has expired (401).
+    #[error("role session expired")]
+    SessionExpired,
     /// Every CPU slot stayed taken for too long.
     #[error("no CPU slot freed up in time")]
     Busy,
@@ -80,6 +86,7 @@ impl Error {
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Csrf | Error::NotAdmin => StatusCode::FORBIDDEN,
+            Error::NotAuthenticated(_) | Error::SessionExpired => StatusCode::UNAUTHORIZED,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
             Error::SignIn(SignInError::NotAllowed(_)) => StatusCode::FORBIDDEN,
             Error::SignIn(e) if e.is_upstream() => StatusCode::BAD_GATEWAY,
@@ -104,6 +111,10 @@ impl Error {
             Error::InvalidInput { message, .. } => message,
             Error::PayloadTooLarge => "The request is too large.",
             Error::NotAdmin => "This page is for rolegate administrators.",
+            Error::NotAuthenticated(_) => {
+                "The request is not authenticated by a valid, unrevoked role session."
+            }
+            Error::SessionExpired => "The role session has expired.",
             Error::Csrf => {
                 "This form has expired or did not come from rolegate. Go back, reload and try again."
             }
@@ -157,6 +168,12 @@ impl IntoResponse for Error {
         };
         let status = self.status();
         let mut response = status.into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("AWS4-HMAC-SHA256 realm=\"rolegate\""),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -7,6 +7,7 @@ mod admin;
 mod api;
 mod assets;
 mod auth;
+mod authorize;
 mod cpu;
 mod demo_idp;
 mod error;
@@ -15,6 +16,7 @@ mod health;
 mod portal;
 mod recent;
 mod redirect;
+mod role_sessions;
 pub mod session;
 mod sts;
 
@@ -111,6 +113,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(admin::router())
         .merge(api::router())
+        .merge(authorize::router())
         .merge(auth::router())
         .merge(portal::router())
         .merge(health::router())

@@ -10,12 +10,12 @@ use axum::routing::get;
 use base64::Engine;
 
 use super::AppState;
-use crate::idp::{Identity, SignInError};
-use crate::store::{RoleSessionRecord, SessionFacts};
+use super::role_sessions::{authenticate, record, signed, stored_session};
+use crate::idp::SignInError;
 use crate::sts::api::{self, Action, Parameters};
 use crate::sts::{
-    AssumeRequest, Assumer, Caller, RoleSession, SessionClaims, SignedRequest, StsError,
-    StsErrorCode, assume, parse_session_policies, session_user_id, verify_signature,
+    AssumeRequest, Assumer, Caller, RoleSession, SessionClaims, StsError, StsErrorCode, assume,
+    parse_session_policies, session_user_id,
 };
 
 /// The largest request body read: room for the largest tokens and policies, no more.
@@ -98,11 +98,13 @@ async fn answer(
             web_identity(state, &token, &request, request_id).await
         }
         Action::AssumeRole { request } => {
-            let claims = authenticate(state, method, uri, headers, &body).await?;
+            let claims =
+                authenticate(state, signed(method, uri, headers, &body).as_ref(), "sts").await?;
             chain(state, &claims, &request, request_id).await
         }
         Action::GetCallerIdentity => {
-            let claims = authenticate(state, method, uri, headers, &body).await?;
+            let claims =
+                authenticate(state, signed(method, uri, headers, &body).as_ref(), "sts").await?;
             Ok(api::get_caller_identity_xml(
                 &claims.sub,
                 &session_user_id(&claims),
@@ -113,57 +115,6 @@ async fn answer(
     }
 }
 
-/// The session whose credentials signed the request: SigV4 checked, revocation too.
-async fn authenticate(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<SessionClaims, StsError> {
-    let header_list: Vec<(String, String)> = headers
-        .iter()
-        .filter_map(|(name, value)| {
-            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-        })
-        .collect();
-    let signed = SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query(),
-        headers: &header_list,
-        body,
-    };
-    let issuer = state.public_url.origin();
-    let claims = verify_signature(&signed, &state.session_keys, &issuer, state.clock.now())?.claims;
-    let revoked = state
-        .stores
-        .revocations
-        .is_revoked(SessionFacts {
-            id: &claims.akid,
-            owner: &claims.orig.owner_key(),
-            role_arn: &claims.role,
-            issued_at: claims.iat,
-        })
-        .await?;
-    if revoked {
-        return Err(StsError::with_detail(
-            StsErrorCode::InvalidClientTokenId,
-            "The security token included in the request is invalid.",
-            "the session was revoked",
-        ));
-    }
-    Ok(claims)
-}
-
-/// What the store keeps of a session besides its token: its session policies, and the
-/// person who began its chain.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct StoredSession {
-    session_policies: Vec<String>,
-    identity: Identity,
-}
-
 /// `AssumeRole` from a role session: the chain goes on with the same person behind it.
 async fn chain(
     state: &AppState,
@@ -171,19 +122,7 @@ async fn chain(
     request: &AssumeRequest,
     request_id: &str,
 ) -> Result<String, StsError> {
-    let stored: StoredSession = state
-        .stores
-        .role_sessions
-        .get(&claims.akid)
-        .await?
-        .and_then(|record| serde_json::from_value(record.payload).ok())
-        .ok_or_else(|| {
-            StsError::with_detail(
-                StsErrorCode::InvalidClientTokenId,
-                "The security token included in the request is invalid.",
-                "no stored record of the calling session",
-            )
-        })?;
+    let stored = stored_session(state, claims).await?;
     let session_policies = parse_session_policies(&stored.session_policies);
     let caller = Caller::RoleSession {
         claims,
@@ -261,38 +200,6 @@ async fn web_identity(
         provider_host,
         request_id,
     ))
-}
-
-/// Keeps the session in the store: listing, revocation and the authorize API read it.
-async fn record(
-    state: &AppState,
-    session: &RoleSession,
-    person: &Identity,
-) -> Result<(), StsError> {
-    let claims = &session.claims;
-    state
-        .stores
-        .role_sessions
-        .put(&RoleSessionRecord {
-            id: claims.akid.clone(),
-            owner: claims.orig.owner_key(),
-            role_arn: claims.role.clone(),
-            issued_at: claims.iat,
-            expires_at: claims.exp,
-            payload: serde_json::to_value(StoredSession {
-                session_policies: session.session_policies.clone(),
-                identity: person.clone(),
-            })
-            .map_err(|e| {
-                StsError::with_detail(
-                    StsErrorCode::InternalFailure,
-                    "An internal error occurred.",
-                    e.to_string(),
-                )
-            })?,
-        })
-        .await?;
-    Ok(())
 }
 
 /// The `iss` of a JWT, read without verifying it: only to choose the provider that will.

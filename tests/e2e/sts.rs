@@ -428,3 +428,66 @@ async fn boto3_chains_into_a_second_account_within_the_one_hour_cap() {
         "Not authorized to perform sts:AssumeRole"
     );
 }
+
+/// The authorize API decides for downstream services with the role's policies ∩ the
+/// session policies: a session policy narrows what the role allows; the decision names the
+/// statements and the principal; a bad or expired token is a 401 with a JSON error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorize_api_sees_session_policies_narrow_the_role() {
+    let setup = setup().await;
+    let narrow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::shop-data/*"}]}"#;
+    let wide = setup.assume(ROLE, &setup.token(json!({})), json!({}));
+    let narrowed = setup.assume(ROLE, &setup.token(json!({})), json!({"policy": narrow}));
+    assert!(
+        narrowed["PackedPolicySize"].as_u64().is_some(),
+        "{narrowed}"
+    );
+    let client = reqwest::Client::new();
+    let authorize = |session: &Value, action: &str, resource: &str| {
+        let body = json!({
+            "session_token": session["Credentials"]["SessionToken"],
+            "action": action, "resource": resource,
+            "context": {"aws:SourceIp": "203.0.113.9"},
+        });
+        let request = client
+            .post(setup.server.url("/api/v1/authorize"))
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, answer) = authorize(&wide, "s3:ListBucket", "arn:aws:s3:::shop-data").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["decision"], "allowed", "{answer}");
+    assert_eq!(
+        answer["matched"][0]["policy"],
+        "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    );
+    assert_eq!(
+        answer["principal"]["arn"],
+        "arn:aws:sts::111122223333:assumed-role/Deployer/deploy-bot"
+    );
+    assert_eq!(answer["principal"]["account"], ACCOUNT);
+    let (_, answer) = authorize(&narrowed, "s3:ListBucket", "arn:aws:s3:::shop-data").await;
+    assert_eq!(answer["decision"], "implicitDeny", "{answer}");
+    let (_, answer) = authorize(&narrowed, "s3:GetObject", "arn:aws:s3:::shop-data/a.csv").await;
+    assert_eq!(answer["decision"], "allowed", "{answer}");
+    let (_, answer) = authorize(&wide, "s3:PutObject", "arn:aws:s3:::shop-data/a.csv").await;
+    assert_eq!(answer["decision"], "implicitDeny", "{answer}");
+
+    let mut forged = wide.clone();
+    let token = forged["Credentials"]["SessionToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    forged["Credentials"]["SessionToken"] = json!(format!("{}x", &token[..token.len() - 1]));
+    let (status, answer) = authorize(&forged, "s3:ListBucket", "*").await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(
+        answer["error"]["message"],
+        "The request is not authenticated by a valid, unrevoked role session."
+    );
+    assert!(answer["error"]["request_id"].is_string());
+}
