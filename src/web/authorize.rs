@@ -12,12 +12,14 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 
-use super::role_sessions::{authenticate, session_from_token, signed, stored_session};
+use super::role_sessions::{
+    authenticate, session_from_token, signed, stored_session, unauthenticated,
+};
 use super::{AppState, Error};
 use crate::policy::RequestContext;
 use crate::sts::{
-    SessionClaims, SessionRequest, StsError, StsErrorCode, evaluate_session, is_signed,
-    parse_session_policies, session_context,
+    SessionClaims, SessionRequest, evaluate_session, is_signed, parse_session_policies,
+    session_context,
 };
 
 /// The request.
@@ -174,16 +176,5 @@ fn decide(
             tags: claims.tags.clone(),
             source_identity: claims.srcid.clone(),
         },
-    }
-}
-
-/// A session that does not authenticate is a 401; a store outage stays a 503.
-fn unauthenticated(error: StsError) -> Error {
-    match error.code {
-        StsErrorCode::ServiceUnavailable => {
-            Error::Store(crate::store::StoreError::Backend(error.detail))
-        }
-        StsErrorCode::ExpiredToken => Error::SessionExpired,
-        _ => Error::NotAuthenticated(format!("{}: {}", error.code.as_str(), error.detail)),
     }
 }

@@ -60,6 +60,9 @@ pub enum Error {
     /// The request names no valid, unexpired, unrevoked role session (401).
     #[error("not authenticated: {0}")]
     NotAuthenticated(String),
+    /// The role session may not call this action (403).
+    #[error("not permitted: {0}")]
+    NotPermitted(&'static str),
     /// The role session's token has expired (401).
     #[error("role session expired")]
     SessionExpired,
@@ -85,7 +88,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Csrf | Error::NotAdmin => StatusCode::FORBIDDEN,
+            Error::Csrf | Error::NotAdmin | Error::NotPermitted(_) => StatusCode::FORBIDDEN,
             Error::NotAuthenticated(_) | Error::SessionExpired => StatusCode::UNAUTHORIZED,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
             Error::SignIn(SignInError::NotAllowed(_)) => StatusCode::FORBIDDEN,
@@ -115,6 +118,7 @@ impl Error {
                 "The request is not authenticated by a valid, unrevoked role session."
             }
             Error::SessionExpired => "The role session has expired.",
+            Error::NotPermitted(_) => "The role session's policies do not allow this action.",
             Error::Csrf => {
                 "This form has expired or did not come from rolegate. Go back, reload and try again."
             }

@@ -16,6 +16,7 @@ mod health;
 mod portal;
 mod recent;
 mod redirect;
+mod revoke;
 mod role_sessions;
 pub mod session;
 mod sts;
@@ -114,6 +115,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(api::router())
         .merge(authorize::router())
+        .merge(revoke::router())
         .merge(auth::router())
         .merge(portal::router())
         .merge(health::router())

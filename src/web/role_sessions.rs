@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderMap, Method, Uri};
 
-use super::AppState;
+use super::{AppState, Error};
 use crate::idp::Identity;
 use crate::store::{RoleSessionRecord, SessionFacts};
 use crate::sts::{
@@ -171,4 +171,16 @@ pub(super) async fn record(
         })
         .await?;
     Ok(())
+}
+
+/// A session that does not authenticate is a 401 on rolegate's own API; a store outage
+/// stays a 503.
+pub(super) fn unauthenticated(error: StsError) -> Error {
+    match error.code {
+        StsErrorCode::ServiceUnavailable => {
+            Error::Store(crate::store::StoreError::Backend(error.detail))
+        }
+        StsErrorCode::ExpiredToken => Error::SessionExpired,
+        _ => Error::NotAuthenticated(format!("{}: {}", error.code.as_str(), error.detail)),
+    }
 }

@@ -26,6 +26,8 @@ fn directory(host: &str) -> impl FnOnce(&std::path::Path) {
         };
         let deployer = trust(&format!(r#""{host}:aud": "{CLIENT_ID}""#));
         let auditor = trust(&format!(r#""{host}:sub": "u-auditor""#));
+        let admin_trust = trust(&format!(r#""{host}:sub": "u-admin""#));
+        let may_revoke = r#"{"name": "revoke", "document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["rolegate:RevokeSessions", "rolegate:ListSessions"], "Resource": "*"}]}}"#;
         // Deployer may chain into the warehouse account's Reader, which trusts it.
         let may_chain = format!(
             r#"{{"name": "chain", "document": {{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "arn:aws:iam::{WAREHOUSE}:role/Reader"}}]}}}}"#
@@ -36,7 +38,7 @@ fn directory(host: &str) -> impl FnOnce(&std::path::Path) {
         std::fs::write(
             folder.join("mappings/directory/accounts.yaml"),
             format!(
-                "accounts:\n  - id: \"{ACCOUNT}\"\n    alias: shop\n    identity_providers:\n      - oidc: {host}\n        idp: test\n    roles:\n      - name: Deployer\n        max_session_duration: 7200\n        managed_policies: [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]\n        inline_policies: [{may_chain}]\n        trust_policy: {deployer}\n      - name: Auditor\n        trust_policy: {auditor}\n  - id: \"{WAREHOUSE}\"\n    alias: warehouse\n    roles:\n      - name: Reader\n        max_session_duration: 43200\n        trust_policy: {reader}\n      - name: Closed\n        trust_policy: {reader}\n"
+                "accounts:\n  - id: \"{ACCOUNT}\"\n    alias: shop\n    identity_providers:\n      - oidc: {host}\n        idp: test\n    roles:\n      - name: Deployer\n        max_session_duration: 7200\n        managed_policies: [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]\n        inline_policies: [{may_chain}]\n        trust_policy: {deployer}\n      - name: Auditor\n        trust_policy: {auditor}\n      - name: SessionAdmin\n        inline_policies: [{may_revoke}]\n        trust_policy: {admin_trust}\n  - id: \"{WAREHOUSE}\"\n    alias: warehouse\n    roles:\n      - name: Reader\n        max_session_duration: 43200\n        trust_policy: {reader}\n      - name: Closed\n        trust_policy: {reader}\n"
             ),
         )
         .unwrap();
@@ -490,4 +492,62 @@ async fn the_authorize_api_sees_session_policies_narrow_the_role() {
         "The request is not authenticated by a valid, unrevoked role session."
     );
     assert!(answer["error"]["request_id"].is_string());
+}
+
+/// Revocation through rolegate's own API, SigV4-signed by a role session whose policies
+/// allow `rolegate:RevokeSessions`: one session by access key id, then a role's sessions;
+/// revoked credentials stop working at once, and a session without the permission is
+/// refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_sessions_stop_working_and_revoking_needs_the_permission() {
+    let setup = setup().await;
+    let admin = setup.assume(
+        "arn:aws:iam::111122223333:role/SessionAdmin",
+        &setup.token(json!({"sub": "u-admin"})),
+        json!({}),
+    );
+    let victim = setup.assume(ROLE, &setup.token(json!({})), json!({}));
+    let other = setup.assume(ROLE, &setup.token(json!({"sub": "u-2"})), json!({}));
+    let whoami = |session: &Value| {
+        boto3(
+            &json!({"op": "whoami", "endpoint": setup.endpoint(), "credentials": session["Credentials"]}),
+        )
+    };
+    assert!(whoami(&victim)["Arn"].is_string());
+    let revoke = |by: &Value, body: Value| {
+        boto3(&json!({
+            "op": "signed_json", "url": setup.server.url("/api/v1/sessions/revoke"),
+            "credentials": by["Credentials"], "body": body,
+        }))
+    };
+    let refused = revoke(
+        &victim,
+        json!({"access_key_id": other["Credentials"]["AccessKeyId"]}),
+    );
+    assert_eq!(refused["status"], 403, "{refused}");
+    let done = revoke(
+        &admin,
+        json!({"access_key_id": victim["Credentials"]["AccessKeyId"]}),
+    );
+    assert_eq!(done["status"], 200, "{done}");
+    let after = whoami(&victim);
+    assert_eq!(error_code(&after), "InvalidClientTokenId", "{after}");
+    let authorize = reqwest::Client::new()
+        .post(setup.server.url("/api/v1/authorize"))
+        .json(&json!({"session_token": victim["Credentials"]["SessionToken"], "action": "s3:ListBucket", "resource": "*"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), 401);
+    assert!(
+        whoami(&other)["Arn"].is_string(),
+        "only the one session was revoked"
+    );
+    let role_wide = revoke(&admin, json!({"role_arn": ROLE}));
+    assert_eq!(role_wide["status"], 200, "{role_wide}");
+    assert_eq!(error_code(&whoami(&other)), "InvalidClientTokenId");
+    assert!(
+        whoami(&admin)["Arn"].is_string(),
+        "another role's sessions live on"
+    );
 }

@@ -5,10 +5,14 @@ Usage: sts_client.py '<json request>'; prints one JSON object. The request names
 """
 import json
 import sys
+import urllib.error
 import urllib.request
 
 import boto3
+import botocore.auth
+import botocore.awsrequest
 import botocore.config
+import botocore.credentials
 import botocore.exceptions
 
 
@@ -59,6 +63,30 @@ def run(request):
             "get_caller_identity", ExpiresIn=request.get("expires", 900), HttpMethod="GET"
         )
         return {"url": url}
+    if op == "signed_json":
+        # rolegate's own API, signed as an SDK signs any AWS JSON call (service rolegate).
+        credentials = request["credentials"]
+        body = json.dumps(request["body"]).encode()
+        aws_request = botocore.awsrequest.AWSRequest(
+            method="POST", url=request["url"], data=body,
+            headers={"content-type": "application/json"},
+        )
+        botocore.auth.SigV4Auth(
+            botocore.credentials.Credentials(
+                credentials["AccessKeyId"], credentials["SecretAccessKey"],
+                credentials["SessionToken"],
+            ),
+            "rolegate", "us-east-1",
+        ).add_auth(aws_request)
+        prepared = aws_request.prepare()
+        http_request = urllib.request.Request(
+            prepared.url, data=body, headers=dict(prepared.headers), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(http_request) as response:
+                return {"status": response.status, "body": json.loads(response.read())}
+        except urllib.error.HTTPError as error:
+            return {"status": error.code, "body": json.loads(error.read())}
     raise SystemExit(f"unknown op {op}")
 
 

@@ -1,0 +1,154 @@
+//! `POST /api/v1/sessions/revoke`: end one session, a role's sessions issued before a time,
+//! or every session of one person, on every instance that shares the store. The request is
+//! SigV4-signed (service `rolegate`) by a role session whose policies allow
+//! `rolegate:RevokeSessions` on the role ARN (on `*` for a person), as AWS authorizes its
+//! own APIs with IAM policies.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::routing::post;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::role_sessions::{authenticate, signed, stored_session, unauthenticated};
+use super::{AppState, Error};
+use crate::clock::unix_seconds;
+use crate::policy::{Decision, RequestContext};
+use crate::store::RevocationTarget;
+use crate::sts::{SessionRequest, evaluate_session, parse_session_policies, session_context};
+
+/// The longest a role session can live (AWS's 12 hours): a revocation is kept that long.
+const LONGEST_SESSION: Duration = Duration::from_secs(12 * 3600);
+
+/// The revocation route.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/sessions/revoke", post(revoke))
+        .layer(DefaultBodyLimit::max(16 * 1024))
+}
+
+/// One of the three things that can be revoked.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+enum RevokeInput {
+    /// One session.
+    Session { access_key_id: String },
+    /// A role's sessions issued before a time (RFC 3339; default now).
+    Role {
+        role_arn: String,
+        issued_before: Option<String>,
+    },
+    /// Every session of one person.
+    Person { idp: String, subject: String },
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    let input: RevokeInput = serde_json::from_slice(&body).map_err(|_| Error::InvalidInput {
+        message: "The request body is not the JSON this endpoint takes.",
+        details: vec![
+            "give {\"access_key_id\"}, {\"role_arn\", \"issued_before\"} or {\"idp\", \"subject\"}"
+                .into(),
+        ],
+    })?;
+    let request = signed(&method, &uri, &headers, &body);
+    let caller = authenticate(&state, request.as_ref(), "rolegate")
+        .await
+        .map_err(unauthenticated)?;
+    let now = state.clock.now();
+    let (target, issued_before, resource, keep_until) = match &input {
+        RevokeInput::Session { access_key_id } => {
+            let record = state.stores.role_sessions.get(access_key_id).await?;
+            let role = record
+                .as_ref()
+                .map_or("*".to_owned(), |r| r.role_arn.clone());
+            let keep = record.map_or(now + LONGEST_SESSION, |r| {
+                UNIX_EPOCH + Duration::from_secs(r.expires_at)
+            });
+            (
+                RevocationTarget::Session(access_key_id.clone()),
+                u64::MAX,
+                role,
+                keep,
+            )
+        }
+        RevokeInput::Role {
+            role_arn,
+            issued_before,
+        } => {
+            let cutoff = match issued_before {
+                // Sessions issued in the current second go too: issue times are whole seconds.
+                None => unix_seconds(now) + 1,
+                Some(text) => parse_rfc3339(text).ok_or(Error::BadRequest(
+                    "`issued_before` must be an RFC 3339 time such as 2026-12-01T12:00:00Z.",
+                ))?,
+            };
+            (
+                RevocationTarget::Role(role_arn.clone()),
+                cutoff,
+                role_arn.clone(),
+                now + LONGEST_SESSION,
+            )
+        }
+        RevokeInput::Person { idp, subject } => (
+            RevocationTarget::Owner(format!("{idp}/{subject}")),
+            unix_seconds(now) + 1,
+            "*".to_owned(),
+            now + LONGEST_SESSION,
+        ),
+    };
+    let stored = stored_session(&state, &caller)
+        .await
+        .map_err(unauthenticated)?;
+    let mappings = state.mappings.current();
+    let allowed = evaluate_session(
+        &mappings.directory,
+        &caller,
+        &parse_session_policies(&stored.session_policies),
+        SessionRequest {
+            action: "rolegate:RevokeSessions",
+            resource: &resource,
+            resource_account: Some(&caller.acct),
+        },
+        &session_context(&caller, now, RequestContext::default()),
+    );
+    if allowed.decision != Decision::Allow {
+        return Err(Error::NotPermitted("rolegate:RevokeSessions"));
+    }
+    state
+        .stores
+        .revocations
+        .revoke(&target, issued_before, keep_until)
+        .await?;
+    tracing::info!(target = ?target, by = %caller.sub, "revoked role sessions");
+    Ok(axum::Json(
+        json!({ "revoked": describe(&target), "issued_before": issued_before_text(issued_before) }),
+    ))
+}
+
+fn describe(target: &RevocationTarget) -> serde_json::Value {
+    match target {
+        RevocationTarget::Session(id) => json!({ "access_key_id": id }),
+        RevocationTarget::Role(arn) => json!({ "role_arn": arn }),
+        RevocationTarget::Owner(owner) => json!({ "owner": owner }),
+    }
+}
+
+fn issued_before_text(cutoff: u64) -> Option<String> {
+    (cutoff != u64::MAX).then(|| crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(cutoff)))
+}
+
+fn parse_rfc3339(text: &str) -> Option<u64> {
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(unix_seconds(SystemTime::from(at)))
+}
