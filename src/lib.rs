@@ -5,6 +5,7 @@
 //! and rolegate issues temporary role sessions. See the README's architecture section for the
 //! module map and the request flow.
 
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;

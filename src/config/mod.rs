@@ -61,6 +61,8 @@ pub struct Config {
     pub limits: Limits,
     /// What the browser-session cookie is.
     pub session_cookie: SessionCookie,
+    /// The audit log file (appended); standard output when not set.
+    pub audit_file: Option<PathBuf>,
 }
 
 /// Key material read from files or the environment.
@@ -244,6 +246,7 @@ impl Source<'_> {
             idps,
             limits,
             session_cookie: self.session_cookie(&raw.session),
+            audit_file: raw.audit.file.as_ref().map(|f| self.resolve(f.get_ref())),
         })
     }
 

@@ -23,6 +23,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) limits: RawLimits,
     #[serde(default)]
+    pub(super) audit: RawAudit,
+    #[serde(default)]
     pub(super) idp: Vec<Spanned<RawIdp>>,
 }
 
@@ -50,6 +52,13 @@ pub(super) struct RawLimits {
     pub(super) request_timeout_seconds: Option<Spanned<u64>>,
     pub(super) max_connections: Option<Spanned<u64>>,
     pub(super) idp_timeout_seconds: Option<Spanned<u64>>,
+}
+
+/// `[audit]`: where audit events go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAudit {
+    pub(super) file: Option<Spanned<String>>,
 }
 
 /// `[admin]`: who may use the admin pages.

@@ -521,5 +521,6 @@ pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Conf
         idps: vec![idp],
         limits: Limits::default(),
         session_cookie: SessionCookie::default(),
+        audit_file: None,
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::audit::{AuditSink, FileSink, StdoutSink};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, IdpProtocol, PublicUrl, StoreSpec};
 use crate::idp::demo::{self, DemoProvider};
@@ -150,6 +151,7 @@ fn build_state(
         recent: Arc::new(RecentSignIns::default()),
         cpu: CpuPool::for_this_machine(),
         session_keys: Arc::new(session_keys(config)?),
+        audit: audit_sink(config)?,
         limits: config.limits,
         session_cookie: config.session_cookie,
     })
@@ -174,6 +176,17 @@ fn session_keys(config: &Config) -> anyhow::Result<SessionKeys> {
              must sign and verify role sessions with the same key"
         ),
     }
+}
+
+/// The audit log: `[audit] file`, else standard output.
+fn audit_sink(config: &Config) -> anyhow::Result<Arc<dyn AuditSink>> {
+    Ok(match &config.audit_file {
+        Some(path) => Arc::new(
+            FileSink::open(path)
+                .with_context(|| format!("opening the audit log `{}`", path.display()))?,
+        ),
+        None => Arc::new(StdoutSink),
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM.

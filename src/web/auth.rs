@@ -4,8 +4,11 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::header;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -14,6 +17,7 @@ use tower_sessions::Session;
 use super::extract::{Form, Query};
 use super::redirect::safe_return_to;
 use super::session::{self, MAX_PENDING, PENDING_TTL, pending_sign_ins};
+use super::trail::{Trail, audit_origin};
 use super::{AppState, Error};
 use crate::idp::oidc::{Callback, SignInOptions};
 use crate::idp::{Identity, SignInError};
@@ -143,11 +147,34 @@ async fn start_sign_in(
     Ok(Redirect::to(&url))
 }
 
+/// The callback, audited whether the sign-in succeeds or not.
 async fn oidc_callback(
     State(state): State<AppState>,
     Path(idp): Path<String>,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Query(callback): Query<Callback>,
     session: Session,
+) -> Result<Redirect, Error> {
+    let origin = audit_origin(&headers, peer);
+    let mut trail = Trail::named("SignIn");
+    trail.identity.kind = "FederatedUser";
+    trail.identity.identity_provider = Some(idp.clone());
+    let result = finish_sign_in(&state, idp, callback, session, &mut trail).await;
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| (e.audit_code(), e.public_message()));
+    trail.record(&state, "signin.rolegate", &origin, error);
+    result
+}
+
+async fn finish_sign_in(
+    state: &AppState,
+    idp: String,
+    callback: Callback,
+    session: Session,
+    trail: &mut Trail,
 ) -> Result<Redirect, Error> {
     let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
     let returned_state = callback
@@ -180,7 +207,29 @@ async fn oidc_callback(
     session.insert(session::IDENTITY, &identity).await?;
     state.recent.record(&identity);
     tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");
+    trail.identity.principal_id = Some(identity.owner_key());
+    trail.identity.user_name = Some(identity.subject.clone());
+    trail.response = mapping_decision(state, &identity);
     Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
+}
+
+/// The mapping decision at sign-in, for the audit log: the roles offered and the rules that
+/// granted them.
+fn mapping_decision(state: &AppState, identity: &Identity) -> serde_json::Value {
+    let mappings = state.mappings.current();
+    let input = crate::mapping::MappingInput {
+        identity,
+        now: state.clock.now(),
+        honour_idp_roles: false,
+        explain: false,
+    };
+    let offer = crate::mapping::evaluate(&mappings.rules, &mappings.directory, &input);
+    let roles: Vec<serde_json::Value> = offer
+        .roles
+        .iter()
+        .map(|r| serde_json::json!({ "roleArn": r.role_arn, "grantedBy": r.granted_by, "trustedBy": r.trusted_by }))
+        .collect();
+    serde_json::json!({ "mfa": identity.mfa, "offeredRoles": roles })
 }
 
 #[derive(Debug, Deserialize)]

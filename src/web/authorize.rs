@@ -105,7 +105,9 @@ async fn authorize(
     })?;
     let request = signed(&method, &uri, &headers, &body);
     let claims = if is_signed(&request.as_ref()) {
-        authenticate(&state, request.as_ref(), "rolegate").await
+        authenticate(&state, request.as_ref(), "rolegate")
+            .await
+            .map(|(claims, _)| claims)
     } else {
         let token = input
             .session_token

@@ -106,7 +106,19 @@ impl Error {
         }
     }
 
-    fn public_message(&self) -> &'static str {
+    /// The AWS-style code an audit event records for this failure.
+    pub(super) fn audit_code(&self) -> &'static str {
+        match self {
+            Error::NotPermitted(_) | Error::NotAdmin | Error::Csrf => "AccessDenied",
+            Error::NotAuthenticated(_) => "InvalidClientTokenId",
+            Error::SessionExpired => "ExpiredToken",
+            Error::Store(_) | Error::Busy => "ServiceUnavailable",
+            e if e.status().is_client_error() => "ValidationError",
+            _ => "InternalFailure",
+        }
+    }
+
+    pub(super) fn public_message(&self) -> &'static str {
         match self {
             Error::NotFound => "There is no page at this address.",
             Error::BadRequest(message) => message,

@@ -20,6 +20,7 @@ mod revoke;
 mod role_sessions;
 pub mod session;
 mod sts;
+mod trail;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub use error::{Error, ErrorReport};
 pub use recent::RecentSignIns;
 pub use redirect::safe_return_to;
 
+use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Admin, Limits, PublicUrl, SessionCookie};
 use crate::idp::demo::{self, DemoProvider};
@@ -99,6 +101,8 @@ pub struct AppState {
     pub session_cookie: SessionCookie,
     /// The keys of role sessions.
     pub session_keys: Arc<SessionKeys>,
+    /// Where audit events go.
+    pub audit: Arc<dyn AuditSink>,
 }
 
 /// The whole HTTP application.

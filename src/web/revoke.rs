@@ -4,17 +4,20 @@
 //! `rolegate:RevokeSessions` on the role ARN (on `*` for a person), as AWS authorizes its
 //! own APIs with IAM policies.
 
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::role_sessions::{authenticate, signed, stored_session, unauthenticated};
+use super::trail::{Trail, audit_origin, session_identity};
 use super::{AppState, Error};
 use crate::clock::unix_seconds;
 use crate::policy::{Decision, RequestContext};
@@ -46,24 +49,44 @@ enum RevokeInput {
     Person { idp: String, subject: String },
 }
 
+/// The route: the revocation, audited whether it succeeds or not.
 async fn revoke(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Bytes,
 ) -> Result<axum::Json<serde_json::Value>, Error> {
-    let input: RevokeInput = serde_json::from_slice(&body).map_err(|_| Error::InvalidInput {
+    let origin = audit_origin(&headers, peer);
+    let mut trail = Trail::named("RevokeSessions");
+    let result = revoke_sessions(&state, (&method, &uri, &headers, &body), &mut trail).await;
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| (e.audit_code(), e.public_message()));
+    trail.record(&state, "rolegate", &origin, error);
+    result
+}
+
+async fn revoke_sessions(
+    state: &AppState,
+    (method, uri, headers, body): (&Method, &Uri, &HeaderMap, &Bytes),
+    trail: &mut Trail,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    let input: RevokeInput = serde_json::from_slice(body).map_err(|_| Error::InvalidInput {
         message: "The request body is not the JSON this endpoint takes.",
         details: vec![
             "give {\"access_key_id\"}, {\"role_arn\", \"issued_before\"} or {\"idp\", \"subject\"}"
                 .into(),
         ],
     })?;
-    let request = signed(&method, &uri, &headers, &body);
-    let caller = authenticate(&state, request.as_ref(), "rolegate")
+    let request = signed(method, uri, headers, body);
+    let (caller, region) = authenticate(state, request.as_ref(), "rolegate")
         .await
         .map_err(unauthenticated)?;
+    trail.identity = session_identity(&caller);
+    trail.region = Some(region);
     let now = state.clock.now();
     let (target, issued_before, resource, keep_until) = match &input {
         RevokeInput::Session { access_key_id } => {
@@ -106,7 +129,8 @@ async fn revoke(
             now + LONGEST_SESSION,
         ),
     };
-    let stored = stored_session(&state, &caller)
+    trail.request = describe(&target);
+    let stored = stored_session(state, &caller)
         .await
         .map_err(unauthenticated)?;
     let mappings = state.mappings.current();

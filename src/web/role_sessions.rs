@@ -60,22 +60,24 @@ fn invalid_token(detail: &str) -> StsError {
     )
 }
 
-/// The session whose credentials signed `request` for `service`: SigV4 checked, then
-/// revocation.
+/// The session whose credentials signed `request` for `service`, and the region it signed
+/// for: SigV4 checked, then revocation.
 pub(super) async fn authenticate(
     state: &AppState,
     request: SignedRequest<'_>,
     service: &str,
-) -> Result<SessionClaims, StsError> {
+) -> Result<(SessionClaims, String), StsError> {
     let issuer = state.public_url.origin();
-    let claims = verify_signature(
+    let verified = verify_signature(
         &request,
         &state.session_keys,
         (&issuer, service),
         state.clock.now(),
-    )?
-    .claims;
-    refuse_revoked(state, claims).await
+    )?;
+    Ok((
+        refuse_revoked(state, verified.claims).await?,
+        verified.region,
+    ))
 }
 
 /// The session a bare session token stands for: signature, expiry, then revocation.

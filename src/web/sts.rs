@@ -3,7 +3,10 @@
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +14,8 @@ use base64::Engine;
 
 use super::AppState;
 use super::role_sessions::{authenticate, record, signed, stored_session};
+use super::trail::{Trail, audit_origin, session_identity};
+use crate::audit::UserIdentity;
 use crate::idp::SignInError;
 use crate::sts::api::{self, Action, Parameters};
 use crate::sts::{
@@ -32,20 +37,34 @@ async fn jwks(State(state): State<AppState>) -> Response {
     axum::Json(state.session_keys.jwks()).into_response()
 }
 
-/// One Query API request, answered in XML whatever happens.
+/// One Query API request, answered in XML whatever happens, and audited.
 async fn query_api(
     State(state): State<AppState>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     body: Body,
 ) -> Response {
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-")
-        .to_owned();
-    match answer(&state, &method, &uri, &headers, body, &request_id).await {
+    let origin = audit_origin(&headers, peer);
+    let request_id = origin.request_id.clone();
+    let mut trail = Trail::named("UnknownOperation");
+    let answer = answer(
+        &state,
+        &method,
+        &uri,
+        &headers,
+        body,
+        &request_id,
+        &mut trail,
+    )
+    .await;
+    let error = answer
+        .as_ref()
+        .err()
+        .map(|e| (e.code.as_str(), e.message.as_str()));
+    trail.record(&state, "sts.amazonaws.com", &origin, error);
+    match answer {
         Ok(xml) => xml_response(StatusCode::OK, xml),
         Err(error) => {
             if error.code.status() >= 500 {
@@ -75,6 +94,7 @@ async fn answer(
     headers: &HeaderMap,
     body: Body,
     request_id: &str,
+    trail: &mut Trail,
 ) -> Result<String, StsError> {
     let body = to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         StsError::new(
@@ -93,18 +113,26 @@ async fn answer(
     } else {
         Parameters::parse(uri.query().unwrap_or_default().as_bytes())?
     };
-    match Action::parse(&parameters)? {
+    let action = Action::parse(&parameters)?;
+    trail.name = action.name();
+    match action {
         Action::AssumeRoleWithWebIdentity { token, request } => {
-            web_identity(state, &token, &request, request_id).await
+            trail.request = request_parameters(&request);
+            web_identity(state, &token, &request, request_id, trail).await
         }
         Action::AssumeRole { request } => {
-            let claims =
+            trail.request = request_parameters(&request);
+            let (claims, region) =
                 authenticate(state, signed(method, uri, headers, &body).as_ref(), "sts").await?;
-            chain(state, &claims, &request, request_id).await
+            trail.identity = session_identity(&claims);
+            trail.region = Some(region);
+            chain(state, &claims, &request, request_id, trail).await
         }
         Action::GetCallerIdentity => {
-            let claims =
+            let (claims, region) =
                 authenticate(state, signed(method, uri, headers, &body).as_ref(), "sts").await?;
+            trail.identity = session_identity(&claims);
+            trail.region = Some(region);
             Ok(api::get_caller_identity_xml(
                 &claims.sub,
                 &session_user_id(&claims),
@@ -121,6 +149,7 @@ async fn chain(
     claims: &SessionClaims,
     request: &AssumeRequest,
     request_id: &str,
+    trail: &mut Trail,
 ) -> Result<String, StsError> {
     let stored = stored_session(state, claims).await?;
     let session_policies = parse_session_policies(&stored.session_policies);
@@ -131,6 +160,7 @@ async fn chain(
     };
     let session = issue(state, caller, request).await?;
     record(state, &session, &stored.identity).await?;
+    trail.response = response_elements(&session);
     Ok(api::assume_role_xml(&session, request_id))
 }
 
@@ -167,6 +197,7 @@ async fn web_identity(
     token: &str,
     request: &AssumeRequest,
     request_id: &str,
+    trail: &mut Trail,
 ) -> Result<String, StsError> {
     let issuer = unverified_issuer(token).ok_or_else(|| {
         StsError::new(
@@ -184,12 +215,20 @@ async fn web_identity(
                 format!("No OpenIDConnect provider found in your account for {issuer}"),
             )
         })?;
+    trail.identity = UserIdentity {
+        kind: "WebIdentityUser",
+        identity_provider: Some(issuer.clone()),
+        ..UserIdentity::default()
+    };
     let identity = provider
         .verify_web_identity(token, &[])
         .await
         .map_err(web_identity_error)?;
+    trail.identity.user_name = Some(identity.subject.clone());
+    trail.identity.principal_id = Some(format!("{issuer}:{}", identity.subject));
     let session = issue(state, Caller::Federated(&identity), request).await?;
     record(state, &session, &identity).await?;
+    trail.response = response_elements(&session);
     let provider_host = issuer
         .split_once("://")
         .map_or(issuer.as_str(), |(_, rest)| rest);
@@ -200,6 +239,38 @@ async fn web_identity(
         provider_host,
         request_id,
     ))
+}
+
+/// An assume call's parameters for the audit log: no token, and session policies only by
+/// size (they may be long; the session's hash identifies them).
+fn request_parameters(request: &AssumeRequest) -> serde_json::Value {
+    serde_json::json!({
+        "roleArn": request.role_arn,
+        "roleSessionName": request.role_session_name,
+        "durationSeconds": request.duration_seconds,
+        "policyArns": request.policy_arns,
+        "policyLength": request.policy.as_ref().map(String::len),
+        "tagKeys": request.tags.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        "transitiveTagKeys": request.transitive_tag_keys,
+        "sourceIdentity": request.source_identity,
+    })
+}
+
+/// An issued session for the audit log: the access key id and expiry, never the secret or
+/// the token; the trust statement that allowed it.
+fn response_elements(session: &RoleSession) -> serde_json::Value {
+    serde_json::json!({
+        "assumedRoleUser": { "arn": session.claims.sub, "assumedRoleId": session.assumed_role_id },
+        "credentials": {
+            "accessKeyId": session.credentials.access_key_id.as_str(),
+            "expiration": crate::policy::iso8601(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(session.credentials.expiration),
+            ),
+        },
+        "packedPolicySize": session.packed_policy_size,
+        "sourceIdentity": session.claims.srcid,
+        "trustedBy": session.trusted_by,
+    })
 }
 
 /// The `iss` of a JWT, read without verifying it: only to choose the provider that will.

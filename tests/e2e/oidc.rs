@@ -577,3 +577,37 @@ async fn a_hanging_provider_is_asked_once_for_all_waiting_sign_ins() {
         "the failure was remembered"
     );
 }
+
+/// Every sign-in, made or refused, is one CloudTrail-shaped audit line with the mapping
+/// decision, and no token or code in it.
+#[tokio::test]
+async fn sign_ins_are_audited_with_the_mapping_decision() {
+    let (provider, server) = setup("\n[audit]\nfile = \"audit.jsonl\"").await;
+    assert_eq!(location(&sign_in(&server, &browser()).await), "/");
+    provider.mint_with(patched(|_| json!({"nonce": "not-ours"})));
+    assert!(
+        sign_in(&server, &browser())
+            .await
+            .status()
+            .is_client_error()
+    );
+    let log = std::fs::read_to_string(server.folder().join("audit.jsonl")).unwrap();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{log}");
+    let made = &events[0];
+    assert_eq!(made["eventSource"], "signin.rolegate");
+    assert_eq!(made["eventName"], "SignIn");
+    assert_eq!(made["eventType"], "AwsConsoleSignIn");
+    assert_eq!(made["userIdentity"]["userName"], "u-1");
+    assert_eq!(made["userIdentity"]["identityProvider"], "test");
+    assert!(
+        made["responseElements"]["offeredRoles"].is_array(),
+        "{made}"
+    );
+    assert!(made.get("errorCode").is_none());
+    assert_eq!(events[1]["errorCode"], "ValidationError", "{}", events[1]);
+    assert!(!log.contains("eyJ") && !log.contains("code="), "{log}");
+}

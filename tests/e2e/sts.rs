@@ -52,6 +52,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with("").await
+}
+
+/// [`setup`] with `extra` configuration after the provider's table.
+async fn setup_with(extra: &str) -> Setup {
     let provider = TestProvider::start().await;
     let host = url::Url::parse(&provider.issuer)
         .unwrap()
@@ -62,7 +67,7 @@ async fn setup() -> Setup {
         crate::support::reserve_port(),
         "test",
         (CLIENT_ID, &provider.issuer),
-        "",
+        extra,
         directory(&host),
     )
     .await;
@@ -549,5 +554,118 @@ async fn revoked_sessions_stop_working_and_revoking_needs_the_permission() {
     assert!(
         whoami(&admin)["Arn"].is_string(),
         "another role's sessions live on"
+    );
+}
+
+/// Every assume (allowed or denied, with the deciding statement), SigV4 failure and
+/// revocation is one CloudTrail-shaped JSON line in `[audit] file`, and no secret, token or
+/// signature is ever in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_has_one_cloudtrail_line_per_decision_and_no_secret() {
+    let setup = setup_with("\n[audit]\nfile = \"audit.jsonl\"").await;
+    let token = setup.token(json!({}));
+    let session = setup.assume(ROLE, &token, json!({}));
+    let denied = setup.assume("arn:aws:iam::111122223333:role/Auditor", &token, json!({}));
+    assert_eq!(error_code(&denied), "AccessDenied");
+    let credentials = &session["Credentials"];
+    let whoami =
+        boto3(&json!({"op": "whoami", "endpoint": setup.endpoint(), "credentials": credentials}));
+    assert!(whoami["Arn"].is_string());
+    let mut wrong = credentials.clone();
+    wrong["SecretAccessKey"] = json!("B".repeat(40));
+    let tampered =
+        boto3(&json!({"op": "whoami", "endpoint": setup.endpoint(), "credentials": wrong}));
+    assert_eq!(error_code(&tampered), "SignatureDoesNotMatch");
+    let admin = setup.assume(
+        "arn:aws:iam::111122223333:role/SessionAdmin",
+        &setup.token(json!({"sub": "u-admin"})),
+        json!({}),
+    );
+    let revoked = boto3(&json!({
+        "op": "signed_json", "url": setup.server.url("/api/v1/sessions/revoke"),
+        "credentials": admin["Credentials"], "body": {"access_key_id": credentials["AccessKeyId"]},
+    }));
+    assert_eq!(revoked["status"], 200, "{revoked}");
+
+    let log = std::fs::read_to_string(setup.server.folder().join("audit.jsonl")).unwrap();
+    let events: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for event in &events {
+        for field in [
+            "eventVersion",
+            "eventTime",
+            "eventSource",
+            "eventName",
+            "awsRegion",
+            "sourceIPAddress",
+            "userAgent",
+            "userIdentity",
+            "requestParameters",
+            "responseElements",
+            "requestID",
+            "eventID",
+            "eventType",
+        ] {
+            assert!(event.get(field).is_some(), "no {field} in {event}");
+        }
+    }
+    let find = |name: &str, error: Option<&str>| {
+        events
+            .iter()
+            .find(|e| e["eventName"] == name && e["errorCode"].as_str() == error)
+            .unwrap_or_else(|| panic!("no {name} {error:?} event in {log}"))
+    };
+    let allowed = find("AssumeRoleWithWebIdentity", None);
+    assert_eq!(allowed["eventSource"], "sts.amazonaws.com");
+    assert_eq!(allowed["sourceIPAddress"], "127.0.0.1");
+    assert!(
+        allowed["userAgent"].as_str().unwrap().contains("Boto3"),
+        "{allowed}"
+    );
+    assert_eq!(allowed["requestParameters"]["roleArn"], ROLE);
+    assert_eq!(
+        allowed["responseElements"]["credentials"]["accessKeyId"],
+        credentials["AccessKeyId"]
+    );
+    assert!(
+        allowed["responseElements"]["trustedBy"]
+            .as_str()
+            .unwrap()
+            .ends_with("#Corp"),
+        "{allowed}"
+    );
+    find("AssumeRoleWithWebIdentity", Some("AccessDenied"));
+    let signed = find("GetCallerIdentity", None);
+    assert_eq!(
+        signed["userIdentity"]["accessKeyId"],
+        credentials["AccessKeyId"]
+    );
+    assert_eq!(signed["userIdentity"]["type"], "AssumedRole");
+    find("GetCallerIdentity", Some("SignatureDoesNotMatch"));
+    let revocation = find("RevokeSessions", None);
+    assert_eq!(revocation["eventSource"], "rolegate");
+    assert_eq!(
+        revocation["requestParameters"]["access_key_id"],
+        credentials["AccessKeyId"]
+    );
+
+    for secret in [
+        credentials["SecretAccessKey"].as_str().unwrap(),
+        credentials["SessionToken"].as_str().unwrap(),
+        admin["Credentials"]["SecretAccessKey"].as_str().unwrap(),
+        admin["Credentials"]["SessionToken"].as_str().unwrap(),
+        &token,
+    ] {
+        assert!(
+            !log.contains(secret),
+            "a secret or token is in the audit log"
+        );
+    }
+    assert!(!log.contains("eyJ"), "a JWT is in the audit log");
+    assert!(
+        !log.contains("Signature="),
+        "a signature is in the audit log"
     );
 }

@@ -210,6 +210,13 @@ impl ConfiguredServer {
     }
 }
 
+impl ConfiguredServer {
+    /// The folder holding its `rolegate.toml`.
+    pub(crate) fn folder(&self) -> &std::path::Path {
+        self._folder.path()
+    }
+}
+
 impl std::ops::Deref for ConfiguredServer {
     type Target = RunningServer;
 
