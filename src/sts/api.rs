@@ -286,3 +286,141 @@ pub fn error_xml(error: &StsError, request_id: &str) -> String {
     out.push_str("\n</ErrorResponse>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::sts::{AccessKeyId, Credentials, OriginalIdentity, SessionClaims};
+
+    fn session() -> RoleSession {
+        RoleSession {
+            claims: SessionClaims {
+                iss: "https://sso.example.com".into(),
+                sub: "arn:aws:sts::111122223333:assumed-role/Deployer/deploy-bot".into(),
+                iat: 1_796_000_000,
+                exp: 1_796_003_600,
+                akid: "ASIAEXAMPLE234567ABC".into(),
+                role: "arn:aws:iam::111122223333:role/Deployer".into(),
+                acct: "111122223333".into(),
+                name: "deploy-bot".into(),
+                tags: [("team".to_owned(), "ops".to_owned())].into(),
+                ttk: Vec::new(),
+                srcid: Some("alice".into()),
+                orig: OriginalIdentity {
+                    idp: "corp".into(),
+                    subject: "u-1".into(),
+                    issuer: "https://login.example.com".into(),
+                },
+                pol: None,
+                mfa: false,
+                chain: false,
+            },
+            credentials: Credentials {
+                access_key_id: AccessKeyId::parse("ASIAEXAMPLE234567ABC").unwrap(),
+                secret_access_key: SecretString::from("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                session_token: "eyJhbGciOiJFUzI1NiJ9.e30.c2lnbmF0dXJl".into(),
+                expiration: 1_796_003_600,
+            },
+            assumed_role_id: "AROAEXAMPLEEXAMPLE123:deploy-bot".into(),
+            packed_policy_size: Some(6),
+            session_policies: Vec::new(),
+            trusted_by: "trust#Corp".into(),
+            provider: "arn:aws:iam::111122223333:oidc-provider/login.example.com".into(),
+        }
+    }
+
+    #[test]
+    fn assume_role_with_web_identity_response_shape() {
+        insta::assert_snapshot!(assume_role_with_web_identity_xml(
+            &session(),
+            "u-1",
+            "rolegate",
+            "login.example.com",
+            "c6104cbe-af31-11e0-8154-cbc7ccf896c7",
+        ));
+    }
+
+    #[test]
+    fn assume_role_response_shape() {
+        insta::assert_snapshot!(assume_role_xml(
+            &session(),
+            "c6104cbe-af31-11e0-8154-cbc7ccf896c7"
+        ));
+    }
+
+    #[test]
+    fn get_caller_identity_response_shape() {
+        insta::assert_snapshot!(get_caller_identity_xml(
+            "arn:aws:sts::111122223333:assumed-role/Deployer/deploy-bot",
+            "AROAEXAMPLEEXAMPLE123:deploy-bot",
+            "111122223333",
+            "01234567-89ab-cdef-0123-456789abcdef",
+        ));
+    }
+
+    #[test]
+    fn error_response_shapes() {
+        let cases = [
+            StsError::new(
+                StsErrorCode::AccessDenied,
+                "Not authorized to perform sts:AssumeRole",
+            ),
+            StsError::new(
+                StsErrorCode::SignatureDoesNotMatch,
+                "The request signature we calculated does not match the signature you provided.",
+            ),
+            StsError::new(
+                StsErrorCode::ServiceUnavailable,
+                "The service is unavailable. Please try again later.",
+            ),
+            StsError::new(StsErrorCode::ValidationError, "a <tag> & an 'apostrophe'"),
+        ];
+        let rendered: Vec<String> = cases
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}\n{}",
+                    e.code.status(),
+                    e.code.as_str(),
+                    error_xml(e, "req-1")
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(rendered.join("\n"));
+    }
+
+    #[test]
+    fn parameters_are_read_once_each_and_members_in_order() {
+        let parameters = Parameters::parse(
+            b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2FR&RoleSessionName=s1\
+              &Tags.member.1.Key=a&Tags.member.1.Value=1&Tags.member.2.Key=b&Tags.member.2.Value=2\
+              &TransitiveTagKeys.member.1=a&PolicyArns.member.1.arn=arn%3Ap&DurationSeconds=900",
+        )
+        .unwrap();
+        let Action::AssumeRole { request } = Action::parse(&parameters).unwrap() else {
+            panic!("not AssumeRole");
+        };
+        assert_eq!(request.role_arn, "arn:aws:iam::1:role/R");
+        assert_eq!(
+            request.tags,
+            [("a".into(), "1".into()), ("b".into(), "2".into())]
+        );
+        assert_eq!(request.transitive_tag_keys, ["a"]);
+        assert_eq!(request.policy_arns, ["arn:p"]);
+        assert_eq!(request.duration_seconds, Some(900));
+        let twice = Parameters::parse(b"Action=A&Action=B").unwrap_err();
+        assert_eq!(twice.code, StsErrorCode::InvalidParameterValue);
+        let bad_number = Parameters::parse(b"Action=AssumeRole&Version=2011-06-15&RoleArn=x&RoleSessionName=ab&DurationSeconds=lots").unwrap();
+        assert_eq!(
+            Action::parse(&bad_number).unwrap_err().code,
+            StsErrorCode::ValidationError
+        );
+        let unpaired = Parameters::parse(b"Action=AssumeRole&Version=2011-06-15&RoleArn=x&RoleSessionName=ab&Tags.member.1.Key=a").unwrap();
+        assert_eq!(
+            Action::parse(&unpaired).unwrap_err().code,
+            StsErrorCode::InvalidParameterValue
+        );
+    }
+}
