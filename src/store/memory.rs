@@ -207,14 +207,23 @@ impl RoleSessionStore for MemoryRoleSessions {
     }
 
     async fn list_for_owner(&self, owner: &str) -> Result<Vec<RoleSessionRecord>, StoreError> {
-        let mut records = self.0.values_where(|r| r.owner == owner);
-        records.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
-        Ok(records)
+        Ok(oldest_first(self.0.values_where(|r| r.owner == owner)))
+    }
+
+    async fn list_for_role(&self, role_arn: &str) -> Result<Vec<RoleSessionRecord>, StoreError> {
+        Ok(oldest_first(
+            self.0.values_where(|r| r.role_arn == role_arn),
+        ))
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.0.take(id).is_some())
     }
+}
+
+fn oldest_first(mut records: Vec<RoleSessionRecord>) -> Vec<RoleSessionRecord> {
+    records.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+    records
 }
 
 /// Revocation entries: a session id maps to `u64::MAX` (everything), an owner or role to

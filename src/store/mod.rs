@@ -99,6 +99,9 @@ pub trait RoleSessionStore: Send + Sync + Debug {
     /// The owner's unexpired records, oldest issued first.
     async fn list_for_owner(&self, owner: &str) -> Result<Vec<RoleSessionRecord>, StoreError>;
 
+    /// The role's unexpired records, oldest issued first.
+    async fn list_for_role(&self, role_arn: &str) -> Result<Vec<RoleSessionRecord>, StoreError>;
+
     /// Removes the record; returns whether it existed.
     async fn remove(&self, id: &str) -> Result<bool, StoreError>;
 }

@@ -252,14 +252,20 @@ fn owner_index_key(owner: &str) -> String {
     format!("{KEY_PREFIX}role-sessions-of:{owner}")
 }
 
-/// Stores the record and indexes it under its owner; the index lives as long as its
-/// longest-lived member, and expired members are dropped on each write.
+fn role_index_key(role_arn: &str) -> String {
+    format!("{KEY_PREFIX}role-sessions-for:{role_arn}")
+}
+
+/// Stores the record and indexes it under its owner and its role; each index lives as long
+/// as its longest-lived member, and expired members are dropped on each write.
 const PUT_ROLE_SESSION: &str = r"
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[5])
-local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[2], (tonumber(last[2]) + 1) * 1000) end
+for i = 2, 3 do
+  redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. ARGV[5])
+  local last = redis.call('ZRANGE', KEYS[i], -1, -1, 'WITHSCORES')
+  if last[2] then redis.call('PEXPIREAT', KEYS[i], (tonumber(last[2]) + 1) * 1000) end
+end
 return 1
 ";
 
@@ -274,6 +280,35 @@ impl RedisRoleSessions {
     fn is_live(&self, record: &RoleSessionRecord) -> bool {
         record.expires_at > self.0.clock.unix_seconds()
     }
+
+    /// The live records an index lists, that `belongs` still holds for, oldest first.
+    async fn list_indexed(
+        &self,
+        index: &str,
+        belongs: impl Fn(&RoleSessionRecord) -> bool,
+    ) -> Result<Vec<RoleSessionRecord>, StoreError> {
+        let now = self.0.clock.unix_seconds();
+        let ids: Vec<String> = self
+            .0
+            .connection()
+            .zrangebyscore(index, format!("({now}"), "+inf")
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| role_session_key(id)).collect();
+        let values: Vec<Option<String>> = self.0.connection().mget(&keys).await?;
+        let mut records = Vec::with_capacity(values.len());
+        for (key, json) in keys.iter().zip(values) {
+            let Some(json) = json else { continue };
+            let record = self.decode(key, &json)?;
+            if self.is_live(&record) && belongs(&record) {
+                records.push(record);
+            }
+        }
+        records.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
+        Ok(records)
+    }
 }
 
 #[async_trait]
@@ -286,6 +321,7 @@ impl RoleSessionStore for RedisRoleSessions {
         let _: i64 = redis::Script::new(PUT_ROLE_SESSION)
             .key(role_session_key(&record.id))
             .key(owner_index_key(&record.owner))
+            .key(role_index_key(&record.role_arn))
             .arg(json)
             .arg(record.expires_at.saturating_mul(1000))
             .arg(record.expires_at)
@@ -305,27 +341,13 @@ impl RoleSessionStore for RedisRoleSessions {
     }
 
     async fn list_for_owner(&self, owner: &str) -> Result<Vec<RoleSessionRecord>, StoreError> {
-        let now = self.0.clock.unix_seconds();
-        let ids: Vec<String> = self
-            .0
-            .connection()
-            .zrangebyscore(owner_index_key(owner), format!("({now}"), "+inf")
-            .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let keys: Vec<String> = ids.iter().map(|id| role_session_key(id)).collect();
-        let values: Vec<Option<String>> = self.0.connection().mget(&keys).await?;
-        let mut records = Vec::with_capacity(values.len());
-        for (key, json) in keys.iter().zip(values) {
-            let Some(json) = json else { continue };
-            let record = self.decode(key, &json)?;
-            if self.is_live(&record) && record.owner == owner {
-                records.push(record);
-            }
-        }
-        records.sort_by(|a, b| (a.issued_at, &a.id).cmp(&(b.issued_at, &b.id)));
-        Ok(records)
+        self.list_indexed(&owner_index_key(owner), |r| r.owner == owner)
+            .await
+    }
+
+    async fn list_for_role(&self, role_arn: &str) -> Result<Vec<RoleSessionRecord>, StoreError> {
+        self.list_indexed(&role_index_key(role_arn), |r| r.role_arn == role_arn)
+            .await
     }
 
     async fn remove(&self, id: &str) -> Result<bool, StoreError> {
@@ -337,6 +359,11 @@ impl RoleSessionStore for RedisRoleSessions {
             .0
             .connection()
             .zrem(owner_index_key(&record.owner), id)
+            .await?;
+        let _: i64 = self
+            .0
+            .connection()
+            .zrem(role_index_key(&record.role_arn), id)
             .await?;
         Ok(self.is_live(&record))
     }

@@ -16,9 +16,9 @@ mod health;
 mod portal;
 mod recent;
 mod redirect;
-mod revoke;
 mod role_sessions;
 pub mod session;
+mod sessions_api;
 mod sts;
 mod trail;
 
@@ -119,7 +119,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(api::router())
         .merge(authorize::router())
-        .merge(revoke::router())
+        .merge(sessions_api::router())
         .merge(auth::router())
         .merge(portal::router())
         .merge(health::router())

@@ -125,6 +125,15 @@ async fn refuse_revoked(
 /// person who began its chain.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub(super) struct StoredSession {
+    /// The assumed-role ARN.
+    #[serde(default)]
+    pub(super) arn: String,
+    /// The RoleSessionName.
+    #[serde(default)]
+    pub(super) session_name: String,
+    /// The source identity.
+    #[serde(default)]
+    pub(super) source_identity: Option<String>,
     pub(super) session_policies: Vec<String>,
     pub(super) identity: Identity,
 }
@@ -160,6 +169,9 @@ pub(super) async fn record(
             issued_at: claims.iat,
             expires_at: claims.exp,
             payload: serde_json::to_value(StoredSession {
+                arn: claims.sub.clone(),
+                session_name: claims.name.clone(),
+                source_identity: claims.srcid.clone(),
                 session_policies: session.session_policies.clone(),
                 identity: person.clone(),
             })

@@ -61,6 +61,7 @@ contract!(
     role_session_round_trips_and_is_removed,
     role_session_is_gone_after_expiry,
     role_sessions_are_listed_per_owner_oldest_first,
+    role_sessions_are_listed_per_role_oldest_first,
     revoking_one_session_leaves_others,
     revoking_an_owner_cuts_off_earlier_sessions_only,
     revoking_a_role_cuts_off_earlier_sessions_only,
@@ -273,6 +274,38 @@ async fn role_sessions_are_listed_per_owner_oldest_first(f: Fixture) {
         ["ASIA-old", "ASIA-new"],
         "expired ASIA-short and bob's session excluded"
     );
+}
+
+async fn role_sessions_are_listed_per_role_oldest_first(f: Fixture) {
+    let sessions = &f.stores.role_sessions;
+    let mut reader = record(&f.clock, "ASIA-reader", "corp/alice", 1, 3600);
+    reader.role_arn = "arn:aws:iam::123456789012:role/Reader".to_owned();
+    for put in [
+        record(&f.clock, "ASIA-a", "corp/alice", 10, 3600),
+        record(&f.clock, "ASIA-b", "corp/bob", 100, 3600),
+        record(&f.clock, "ASIA-gone", "corp/bob", 50, 40),
+        reader,
+    ] {
+        sessions.put(&put).await.unwrap();
+    }
+    let ids: Vec<String> = sessions
+        .list_for_role("arn:aws:iam::123456789012:role/Admin")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["ASIA-b", "ASIA-a"],
+        "expired and other roles' sessions excluded"
+    );
+    assert!(sessions.remove("ASIA-b").await.unwrap());
+    let after = sessions
+        .list_for_role("arn:aws:iam::123456789012:role/Admin")
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
 }
 
 fn facts<'a>(r: &'a RoleSessionRecord) -> SessionFacts<'a> {

@@ -63,13 +63,14 @@ def run(request):
             "get_caller_identity", ExpiresIn=request.get("expires", 900), HttpMethod="GET"
         )
         return {"url": url}
-    if op == "signed_json":
-        # rolegate's own API, signed as an SDK signs any AWS JSON call (service rolegate).
+    if op in ("signed_json", "signed_get"):
+        # rolegate's own API, signed as an SDK signs any AWS call (service rolegate).
         credentials = request["credentials"]
-        body = json.dumps(request["body"]).encode()
+        method = "POST" if op == "signed_json" else "GET"
+        body = json.dumps(request["body"]).encode() if method == "POST" else None
+        headers = {"content-type": "application/json"} if body else {}
         aws_request = botocore.awsrequest.AWSRequest(
-            method="POST", url=request["url"], data=body,
-            headers={"content-type": "application/json"},
+            method=method, url=request["url"], data=body, headers=headers,
         )
         botocore.auth.SigV4Auth(
             botocore.credentials.Credentials(
@@ -80,7 +81,7 @@ def run(request):
         ).add_auth(aws_request)
         prepared = aws_request.prepare()
         http_request = urllib.request.Request(
-            prepared.url, data=body, headers=dict(prepared.headers), method="POST"
+            prepared.url, data=body, headers=dict(prepared.headers), method=method
         )
         try:
             with urllib.request.urlopen(http_request) as response:

@@ -1,8 +1,10 @@
-//! `POST /api/v1/sessions/revoke`: end one session, a role's sessions issued before a time,
-//! or every session of one person, on every instance that shares the store. The request is
-//! SigV4-signed (service `rolegate`) by a role session whose policies allow
-//! `rolegate:RevokeSessions` on the role ARN (on `*` for a person), as AWS authorizes its
-//! own APIs with IAM policies.
+//! rolegate's own session API, SigV4-signed (service `rolegate`) by a role session and
+//! authorized by its IAM policies, as AWS authorizes its own APIs:
+//! `POST /api/v1/sessions/revoke` ends one session, a role's sessions issued before a time,
+//! or every session of one person, on every instance that shares the store
+//! (`rolegate:RevokeSessions` on the role ARN, `*` for a person);
+//! `GET /api/v1/sessions?role_arn=&idp=&subject=` lists active sessions without secrets
+//! (`rolegate:ListSessions` on the role ARN, `*` for a person).
 
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,17 +14,20 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::role_sessions::{authenticate, signed, stored_session, unauthenticated};
+use super::extract::Query;
+use super::role_sessions::{StoredSession, authenticate, signed, stored_session, unauthenticated};
 use super::trail::{Trail, audit_origin, session_identity};
 use super::{AppState, Error};
 use crate::clock::unix_seconds;
 use crate::policy::{Decision, RequestContext};
 use crate::store::RevocationTarget;
-use crate::sts::{SessionRequest, evaluate_session, parse_session_policies, session_context};
+use crate::sts::{
+    SessionClaims, SessionRequest, evaluate_session, parse_session_policies, session_context,
+};
 
 /// The longest a role session can live (AWS's 12 hours): a revocation is kept that long.
 const LONGEST_SESSION: Duration = Duration::from_secs(12 * 3600);
@@ -31,6 +36,7 @@ const LONGEST_SESSION: Duration = Duration::from_secs(12 * 3600);
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/sessions/revoke", post(revoke))
+        .route("/api/v1/sessions", get(list))
         .layer(DefaultBodyLimit::max(16 * 1024))
 }
 
@@ -133,21 +139,14 @@ async fn revoke_sessions(
     let stored = stored_session(state, &caller)
         .await
         .map_err(unauthenticated)?;
-    let mappings = state.mappings.current();
-    let allowed = evaluate_session(
-        &mappings.directory,
+    permit(
+        state,
         &caller,
-        &parse_session_policies(&stored.session_policies),
-        SessionRequest {
-            action: "rolegate:RevokeSessions",
-            resource: &resource,
-            resource_account: Some(&caller.acct),
-        },
-        &session_context(&caller, now, RequestContext::default()),
-    );
-    if allowed.decision != Decision::Allow {
-        return Err(Error::NotPermitted("rolegate:RevokeSessions"));
-    }
+        &stored,
+        "rolegate:RevokeSessions",
+        &resource,
+        now,
+    )?;
     state
         .stores
         .revocations
@@ -157,6 +156,102 @@ async fn revoke_sessions(
     Ok(axum::Json(
         json!({ "revoked": describe(&target), "issued_before": issued_before_text(issued_before) }),
     ))
+}
+
+/// Refuses unless the caller's policies allow `action` on `resource`.
+fn permit(
+    state: &AppState,
+    caller: &SessionClaims,
+    stored: &StoredSession,
+    action: &'static str,
+    resource: &str,
+    now: SystemTime,
+) -> Result<(), Error> {
+    let mappings = state.mappings.current();
+    let allowed = evaluate_session(
+        &mappings.directory,
+        caller,
+        &parse_session_policies(&stored.session_policies),
+        SessionRequest {
+            action,
+            resource,
+            resource_account: Some(&caller.acct),
+        },
+        &session_context(caller, now, RequestContext::default()),
+    );
+    if allowed.decision == Decision::Allow {
+        Ok(())
+    } else {
+        Err(Error::NotPermitted(action))
+    }
+}
+
+/// `GET /api/v1/sessions`'s filters: a role, a person, or both.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    role_arn: Option<String>,
+    idp: Option<String>,
+    subject: Option<String>,
+}
+
+/// The active sessions of a role or a person, oldest first, without secrets.
+async fn list(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<serde_json::Value>, Error> {
+    let owner = match (&query.idp, &query.subject) {
+        (Some(idp), Some(subject)) => Some(format!("{idp}/{subject}")),
+        (None, None) => None,
+        _ => return Err(Error::BadRequest("Give `idp` and `subject` together.")),
+    };
+    let request = signed(&method, &uri, &headers, &[]);
+    let (caller, _) = authenticate(&state, request.as_ref(), "rolegate")
+        .await
+        .map_err(unauthenticated)?;
+    let stored = stored_session(&state, &caller)
+        .await
+        .map_err(unauthenticated)?;
+    let now = state.clock.now();
+    let resource = query.role_arn.as_deref().unwrap_or("*");
+    permit(
+        &state,
+        &caller,
+        &stored,
+        "rolegate:ListSessions",
+        resource,
+        now,
+    )?;
+    let records = match (&query.role_arn, &owner) {
+        (Some(role), _) => state.stores.role_sessions.list_for_role(role).await?,
+        (None, Some(owner)) => state.stores.role_sessions.list_for_owner(owner).await?,
+        (None, None) => {
+            return Err(Error::BadRequest(
+                "Give `role_arn`, or `idp` and `subject`.",
+            ));
+        }
+    };
+    let sessions: Vec<serde_json::Value> = records
+        .into_iter()
+        .filter(|r| owner.as_ref().is_none_or(|o| &r.owner == o))
+        .map(|r| {
+            let stored: Option<StoredSession> = serde_json::from_value(r.payload).ok();
+            json!({
+                "access_key_id": r.id,
+                "role_arn": r.role_arn,
+                "arn": stored.as_ref().map(|s| s.arn.clone()),
+                "session_name": stored.as_ref().map(|s| s.session_name.clone()),
+                "source_identity": stored.and_then(|s| s.source_identity),
+                "owner": r.owner,
+                "issued_at": crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(r.issued_at)),
+                "expires_at": crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(r.expires_at)),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({ "sessions": sessions })))
 }
 
 fn describe(target: &RevocationTarget) -> serde_json::Value {
