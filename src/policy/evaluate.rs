@@ -55,6 +55,25 @@ pub struct StatementRef {
     pub index: usize,
 }
 
+impl StatementRef {
+    /// `policy#Sid`, or `policy#index` for a statement without a Sid: how explanations,
+    /// offers and audit events name a deciding statement.
+    pub fn name(&self) -> String {
+        let mut name = String::with_capacity(self.policy.len() + 8);
+        name.push_str(&self.policy);
+        name.push('#');
+        match &self.sid {
+            Some(sid) => name.push_str(sid),
+            None => {
+                use std::fmt::Write as _;
+                // Writing to a String cannot fail.
+                let _ = write!(name, "{}", self.index);
+            }
+        }
+        name
+    }
+}
+
 /// A decision and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evaluation {

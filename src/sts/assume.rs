@@ -23,7 +23,7 @@ use crate::idp::{Identity, Protocol};
 use crate::mapping::{RuleSet, deny_rule_for};
 use crate::policy::{
     AssumeAction, Decision, GlobalKeys, Policy, PolicyKind, Principal, RequestContext,
-    TrustRequest, add_claims, counted_size, evaluate_trust,
+    StatementRef, TrustRequest, add_claims, counted_size, evaluate_trust,
 };
 
 /// AWS's shortest session.
@@ -618,10 +618,7 @@ fn trust(
         .assume
         .matched
         .first()
-        .map(|s| match &s.sid {
-            Some(sid) => format!("{}#{sid}", s.policy),
-            None => format!("{}#{}", s.policy, s.index),
-        })
+        .map(StatementRef::name)
         .unwrap_or_default())
 }
 

@@ -6,7 +6,6 @@
 //! with the secret derived from the access key id, and compared in constant time. No
 //! canonicalisation or key chain is written here.
 
-use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use aws_sigv4::http_request::{
@@ -62,8 +61,8 @@ pub struct Verified {
 }
 
 /// The pieces of a signature, from either form.
-struct Signature<'a> {
-    access_key_id: Cow<'a, str>,
+struct Signature {
+    access_key_id: String,
     scope_date: String,
     region: String,
     service: String,
@@ -182,7 +181,7 @@ fn query_value(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn parse<'r>(request: &'r SignedRequest<'_>) -> Result<Signature<'r>, StsError> {
+fn parse(request: &SignedRequest<'_>) -> Result<Signature, StsError> {
     if let Some(authorization) = header(request, "authorization") {
         return parse_header(request, authorization);
     }
@@ -196,10 +195,7 @@ fn parse<'r>(request: &'r SignedRequest<'_>) -> Result<Signature<'r>, StsError> 
 }
 
 /// `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
-fn parse_header<'r>(
-    request: &'r SignedRequest<'_>,
-    authorization: &'r str,
-) -> Result<Signature<'r>, StsError> {
+fn parse_header(request: &SignedRequest<'_>, authorization: &str) -> Result<Signature, StsError> {
     let rest = authorization
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .ok_or_else(|| {
@@ -236,7 +232,7 @@ fn parse_header<'r>(
     )
 }
 
-fn parse_presigned<'r>(request: &'r SignedRequest<'_>) -> Result<Signature<'r>, StsError> {
+fn parse_presigned(request: &SignedRequest<'_>) -> Result<Signature, StsError> {
     let value = |name: &str| query_value(request.query, name);
     if value("X-Amz-Algorithm").as_deref() != Some("AWS4-HMAC-SHA256") {
         return Err(incomplete(
@@ -263,26 +259,24 @@ fn parse_presigned<'r>(request: &'r SignedRequest<'_>) -> Result<Signature<'r>, 
                 "X-Amz-Expires must be a whole number of seconds from 1 to 604800",
             )
         })?;
-    let mut parts = signature_parts(
+    signature_parts(
         &credential,
         &signed_headers,
         &signature,
         amz_date,
         value("X-Amz-Security-Token"),
         Some(expires),
-    )?;
-    parts.access_key_id = Cow::Owned(parts.access_key_id.into_owned());
-    Ok(parts)
+    )
 }
 
-fn signature_parts<'r>(
+fn signature_parts(
     credential: &str,
     signed_headers: &str,
     signature: &str,
     amz_date: String,
     session_token: Option<String>,
     presigned: Option<u64>,
-) -> Result<Signature<'r>, StsError> {
+) -> Result<Signature, StsError> {
     let scope: Vec<&str> = credential.split('/').collect();
     let [access_key_id, scope_date, region, service, terminator] = scope.as_slice() else {
         return Err(incomplete(
@@ -301,7 +295,7 @@ fn signature_parts<'r>(
         incomplete("X-Amz-Date must be in the ISO 8601 basic format yyyyMMdd'T'HHmmss'Z'")
     })?;
     Ok(Signature {
-        access_key_id: Cow::Owned((*access_key_id).to_owned()),
+        access_key_id: (*access_key_id).to_owned(),
         scope_date: (*scope_date).to_owned(),
         region: (*region).to_owned(),
         service: (*service).to_owned(),
@@ -330,7 +324,7 @@ fn format_amz_date(at: SystemTime) -> String {
         .unwrap_or_default()
 }
 
-fn check_scope(signature: &Signature<'_>, service: &str) -> Result<(), StsError> {
+fn check_scope(signature: &Signature, service: &str) -> Result<(), StsError> {
     if signature.service != service {
         return Err(StsError::new(
             StsErrorCode::SignatureDoesNotMatch,
@@ -366,7 +360,7 @@ fn check_scope(signature: &Signature<'_>, service: &str) -> Result<(), StsError>
 
 /// AWS's clock rules: a signature is good from 15 minutes before its time; a header
 /// signature until 15 minutes after it, a presigned one until it expires.
-fn check_time(signature: &Signature<'_>, now: SystemTime) -> Result<(), StsError> {
+fn check_time(signature: &Signature, now: SystemTime) -> Result<(), StsError> {
     let format = format_amz_date;
     if signature.time > now + MAX_SKEW {
         return Err(StsError::new(
@@ -401,7 +395,7 @@ fn check_time(signature: &Signature<'_>, now: SystemTime) -> Result<(), StsError
 /// The signature `aws-sigv4` computes for what the client signed.
 fn expected_signature(
     request: &SignedRequest<'_>,
-    signature: &Signature<'_>,
+    signature: &Signature,
     secret: &str,
     token: &str,
     body: SignableBody<'_>,
@@ -464,7 +458,7 @@ fn expected_signature(
         settings.expires_in = Some(Duration::from_secs(expires));
     }
     let identity = aws_credential_types::Credentials::new(
-        signature.access_key_id.as_ref(),
+        signature.access_key_id.as_str(),
         secret,
         Some(token.to_owned()),
         None,

@@ -10,12 +10,12 @@ use std::time::SystemTime;
 pub use offer::{CandidateOutcome, Explanation, Offer, OfferedRole, RuleOutcome};
 
 use self::asserted::idp_asserted;
-use self::trust::{ClaimContexts, statement_name, trust};
+use self::trust::{ClaimContexts, trust};
 use super::matcher::{Bindings, Subject};
 use super::{GrantTemplate, Rule, RuleSet};
 use crate::directory::{Account, Directory, Role, is_iam_name_char};
 use crate::idp::Identity;
-use crate::policy::Decision;
+use crate::policy::{Decision, StatementRef};
 
 /// AWS's default session length.
 const DEFAULT_SESSION: u64 = 3_600;
@@ -337,7 +337,7 @@ fn offer<'d>(
         .flatten()
         .find(|e| e.decision != Decision::Allow);
         let detail = evaluation.map_or_else(String::new, |e| {
-            let statements: Vec<String> = e.matched.iter().map(statement_name).collect();
+            let statements: Vec<String> = e.matched.iter().map(StatementRef::name).collect();
             let mut detail = format!("{:?}", e.decision);
             if !statements.is_empty() {
                 detail.push_str(&format!(" by {}", statements.join(", ")));
@@ -356,7 +356,7 @@ fn offer<'d>(
         .assume
         .matched
         .first()
-        .map(statement_name)
+        .map(StatementRef::name)
         .unwrap_or_default();
     let detail = ["trusted by ", &trusted_by].concat();
     let passed = Passed {

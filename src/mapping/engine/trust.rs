@@ -8,25 +8,9 @@ use super::{Candidate, MappingInput};
 use crate::directory::{Directory, Role};
 use crate::idp::Protocol;
 use crate::policy::{
-    AssumeAction, GlobalKeys, Principal, RequestContext, StatementRef, TrustRequest,
-    add_claims_where, evaluate_trust,
+    AssumeAction, GlobalKeys, Principal, RequestContext, TrustRequest, add_claims_where,
+    evaluate_trust,
 };
-
-/// `policy#Sid`, or `policy#index` for a statement without a Sid.
-pub(super) fn statement_name(statement: &StatementRef) -> String {
-    let mut name = String::with_capacity(statement.policy.len() + 8);
-    name.push_str(&statement.policy);
-    name.push('#');
-    match &statement.sid {
-        Some(sid) => name.push_str(sid),
-        None => {
-            use std::fmt::Write as _;
-            // Writing to a String cannot fail.
-            let _ = write!(name, "{}", statement.index);
-        }
-    }
-    name
-}
 
 /// A person's claims as condition keys, built once per key prefix (`saml`, or the OIDC
 /// provider's host) during one evaluation and shared, as a context base, by every candidate;
