@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::types::{AccountId, RoleName, role_arn, validate_path};
-use super::{Account, Directory, DirectoryError, DirectoryProblem, Origin, Role};
+use super::{Account, Directory, DirectoryError, DirectoryProblem, LinkedProvider, Origin, Role};
 use crate::policy::{Policy, PolicyKind, counted_size};
 
 /// AWS managed policies every directory has, by name.
@@ -38,6 +38,8 @@ const MAX_INLINE_POLICY_SIZE: usize = 10_240;
 const MAX_TAGS: usize = 50;
 const MIN_SESSION: u64 = 3_600;
 const MAX_SESSION: u64 = 43_200;
+/// IAM: client ids one OIDC identity provider accepts.
+const MAX_AUDIENCES: usize = 100;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +80,9 @@ struct RawIdentityProvider {
     oidc: Option<String>,
     /// The configured IdP it stands for.
     idp: String,
+    /// OIDC only: client ids accepted as `aud` besides the IdP's own.
+    #[serde(default)]
+    audiences: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -423,7 +428,7 @@ impl Builder {
         file: &Path,
         account: &AccountId,
         raw: &[Spanned<RawIdentityProvider>],
-    ) -> BTreeMap<String, String> {
+    ) -> BTreeMap<String, LinkedProvider> {
         let mut providers = BTreeMap::new();
         for entry in raw {
             let at = Some(line(entry));
@@ -461,7 +466,13 @@ impl Builder {
                     continue;
                 }
             };
-            if providers.insert(entry.value.idp.clone(), arn).is_some() {
+            let Some(audiences) = self.audiences(file, at, &entry.value) else {
+                continue;
+            };
+            if providers
+                .insert(entry.value.idp.clone(), LinkedProvider { arn, audiences })
+                .is_some()
+            {
                 self.problem(
                     file,
                     at,
@@ -473,6 +484,50 @@ impl Builder {
             }
         }
         providers
+    }
+
+    /// An entry's extra audiences: OIDC only, IAM's limits (100 client ids of 1–255 characters).
+    fn audiences(
+        &mut self,
+        file: &Path,
+        at: Option<u32>,
+        entry: &RawIdentityProvider,
+    ) -> Option<Vec<String>> {
+        if entry.audiences.is_empty() {
+            return Some(Vec::new());
+        }
+        if entry.oidc.is_none() {
+            self.problem(
+                file,
+                at,
+                "`audiences` belongs to an `oidc:` provider entry only",
+            );
+            return None;
+        }
+        if entry.audiences.len() > MAX_AUDIENCES {
+            self.problem(
+                file,
+                at,
+                format!(
+                    "`audiences` lists {} client ids; IAM allows {MAX_AUDIENCES}",
+                    entry.audiences.len()
+                ),
+            );
+            return None;
+        }
+        if let Some(bad) = entry
+            .audiences
+            .iter()
+            .find(|a| a.is_empty() || a.len() > 255 || a.chars().any(char::is_whitespace))
+        {
+            self.problem(
+                file,
+                at,
+                format!("audience `{bad}` is not a client id (1–255 characters, no spaces)"),
+            );
+            return None;
+        }
+        Some(entry.audiences.clone())
     }
 
     fn role(&mut self, file: &Path, account: &AccountId, raw: Spanned<RawRole>) -> Option<Role> {

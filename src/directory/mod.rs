@@ -45,10 +45,20 @@ pub struct Account {
     pub colour: String,
     /// The roles, in file order.
     pub roles: Vec<Role>,
-    /// Federated principals: configured IdP name → provider ARN in this account.
-    pub identity_providers: BTreeMap<String, String>,
+    /// Federated principals: configured IdP name → its provider in this account.
+    pub identity_providers: BTreeMap<String, LinkedProvider>,
     /// Where it was defined.
     pub origin: Origin,
+}
+
+/// A configured IdP as an account's IAM identity provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedProvider {
+    /// `arn:aws:iam::<account>:saml-provider/<name>` or `…:oidc-provider/<host and path>`.
+    pub arn: String,
+    /// For an OIDC provider, the audiences (client ids) `AssumeRoleWithWebIdentity` accepts
+    /// besides the IdP's own client id, like the client id list of an IAM OIDC provider.
+    pub audiences: Vec<String>,
 }
 
 /// One role.
@@ -161,3 +171,6 @@ pub fn validate_tag(key: &str, value: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

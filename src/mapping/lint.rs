@@ -123,7 +123,7 @@ fn check_grant(
             &role.trust_policy,
             action,
             &Principal::Federated {
-                provider: provider.clone(),
+                provider: provider.arn.clone(),
             },
         )
     });

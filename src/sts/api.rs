@@ -243,14 +243,14 @@ pub fn assume_role_with_web_identity_xml(
     session: &RoleSession,
     subject: &str,
     audience: &str,
-    provider: &str,
     request_id: &str,
 ) -> String {
     let mut result = String::new();
     element(&mut result, "SubjectFromWebIdentityToken", subject);
     element(&mut result, "Audience", audience);
     session_elements(&mut result, session);
-    element(&mut result, "Provider", provider);
+    // As IAM answers for an OIDC provider: the provider's ARN in the role's account.
+    element(&mut result, "Provider", &session.provider);
     response("AssumeRoleWithWebIdentity", &result, request_id)
 }
 
@@ -337,7 +337,6 @@ mod tests {
             &session(),
             "u-1",
             "rolegate",
-            "login.example.com",
             "c6104cbe-af31-11e0-8154-cbc7ccf896c7",
         ));
     }

@@ -214,6 +214,7 @@ pub fn assume(
             let provider = account
                 .identity_providers
                 .get(identity.idp.as_str())
+                .map(|linked| &linked.arn)
                 .ok_or_else(|| {
                     denied().detail_also(&format!(
                         "account `{}` links no provider to idp `{}`",

@@ -16,7 +16,7 @@ use super::AppState;
 use super::role_sessions::{authenticate, record, signed, stored_session};
 use super::trail::{Trail, audit_origin, session_identity};
 use crate::audit::UserIdentity;
-use crate::idp::SignInError;
+use crate::idp::{Identity, SignInError};
 use crate::sts::api::{self, Action, Parameters};
 use crate::sts::{
     AssumeRequest, Assumer, Caller, RoleSession, SessionClaims, StsError, StsErrorCode, assume,
@@ -220,8 +220,9 @@ async fn web_identity(
         identity_provider: Some(issuer.clone()),
         ..UserIdentity::default()
     };
+    let audiences = extra_audiences(state, &request.role_arn, provider.name().as_str());
     let identity = provider
-        .verify_web_identity(token, &[])
+        .verify_web_identity(token, &audiences)
         .await
         .map_err(web_identity_error)?;
     trail.identity.user_name = Some(identity.subject.clone());
@@ -229,16 +230,44 @@ async fn web_identity(
     let session = issue(state, Caller::Federated(&identity), request).await?;
     record(state, &session, &identity).await?;
     trail.response = response_elements(&session);
-    let provider_host = issuer
-        .split_once("://")
-        .map_or(issuer.as_str(), |(_, rest)| rest);
     Ok(api::assume_role_with_web_identity_xml(
         &session,
         &identity.subject,
-        provider.client_id(),
-        provider_host,
+        &token_audience(&identity, provider.client_id()),
         request_id,
     ))
+}
+
+/// The `Audience` STS answers: the token's `azp` when present (it is then an accepted
+/// audience), else its single `aud` (a string or a list of one), else our client id.
+fn token_audience(identity: &Identity, client_id: &str) -> String {
+    let claims = &identity.claims;
+    let single_aud = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => Some(aud.as_str()),
+        Some(serde_json::Value::Array(list)) if list.len() == 1 => {
+            list.first().and_then(serde_json::Value::as_str)
+        }
+        _ => None,
+    };
+    claims
+        .get("azp")
+        .and_then(serde_json::Value::as_str)
+        .or(single_aud)
+        .unwrap_or(client_id)
+        .to_owned()
+}
+
+/// The audiences the target role's account accepts from `idp` besides its client id (its
+/// `identity_providers` entry's `audiences`); none when the role or the link is unknown, and
+/// the assume path then refuses anyway.
+fn extra_audiences(state: &AppState, role_arn: &str, idp: &str) -> Vec<String> {
+    let mappings = state.mappings.current();
+    mappings
+        .directory
+        .role_by_arn(role_arn)
+        .and_then(|(account, _)| account.identity_providers.get(idp))
+        .map(|linked| linked.audiences.clone())
+        .unwrap_or_default()
 }
 
 /// An assume call's parameters for the audit log: no token, and session policies only by

@@ -23,5 +23,6 @@ mod schema;
 mod sign_in;
 mod store_contract;
 mod sts;
+mod sts_peer;
 mod support;
 mod web;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::support::peers::OidcProviderPeer;
+use crate::support::peers::{OidcProviderPeer, form_action, through_provider_pages};
 use crate::support::{ConfiguredServer, browser, hidden_input, page, reserve_port};
 
 /// rolegate's client id at the provider: the sample trust policies require it as `aud`.
@@ -58,58 +58,14 @@ async fn setup() -> Setup {
     Setup { provider, server }
 }
 
-/// The `action` of the first form in `html`, made absolute against `base`.
-fn form_action(html: &str, base: &str) -> String {
-    let start = html.find("action=\"").expect("a form") + 8;
-    let action = &html[start..start + html[start..].find('"').unwrap()];
-    url::Url::parse(base)
-        .unwrap()
-        .join(action)
-        .unwrap()
-        .to_string()
-}
-
 /// Signs in as `login` through the provider's pages; the browser ends on rolegate's `/`.
 async fn sign_in(setup: &Setup, client: &reqwest::Client, login: &str) {
-    let mut url = setup.server.url("/login/corp");
-    for _ in 0..20 {
-        let response = client.get(&url).send().await.unwrap();
-        if response.status().is_redirection() {
-            let next = response.headers()["location"].to_str().unwrap();
-            let next = url::Url::parse(&url)
-                .unwrap()
-                .join(next)
-                .unwrap()
-                .to_string();
-            if next == setup.server.url("/") {
-                return;
-            }
-            url = next;
-            continue;
-        }
-        let status = response.status();
-        let html = response.text().await.unwrap();
-        assert_eq!(status, 200, "{url}: {html}");
-        let action = form_action(&html, &url);
-        let prompt = hidden_input(&html, "prompt").expect("a provider prompt");
-        let mut form = vec![("prompt", prompt.clone())];
-        if prompt == "login" {
-            form.push(("login", login.to_owned()));
-            form.push(("password", "any password".to_owned()));
-        }
-        let posted = client.post(&action).form(&form).send().await.unwrap();
-        assert!(
-            posted.status().is_redirection(),
-            "{action}: {}",
-            posted.status()
-        );
-        url = url::Url::parse(&action)
-            .unwrap()
-            .join(posted.headers()["location"].to_str().unwrap())
-            .unwrap()
-            .to_string();
-    }
-    panic!("sign-in as {login} did not reach the portal");
+    let home = setup.server.url("/");
+    let reached = through_provider_pages(client, &setup.server.url("/login/corp"), login, |url| {
+        url == home
+    })
+    .await;
+    assert_eq!(reached, home);
 }
 
 /// `alias/Role` for each role the portal offers.

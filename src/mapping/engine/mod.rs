@@ -308,7 +308,11 @@ fn offer<'d>(
             format!("deny rule `{}` ({})", deny.id, deny.origin),
         );
     }
-    let Some(provider) = account.identity_providers.get(input.identity.idp.as_str()) else {
+    let Some(provider) = account
+        .identity_providers
+        .get(input.identity.idp.as_str())
+        .map(|linked| &linked.arn)
+    else {
         return fail(
             "no identity provider in account",
             format!(

@@ -1,5 +1,6 @@
 // A real OpenID Provider (panva/oidc-provider, OpenID Certified) for rolegate's end-to-end
-// tests: one client and two people with different groups, its development login and consent
+// tests: rolegate's client, a workload's client (`deploy-pipeline`, which gets ID tokens of
+// its own to trade at rolegate's STS) and two people with different groups, its development login and consent
 // pages, RP-initiated logout. Listens on a free loopback port and prints
 // `listening <issuer>` once ready. Settings come from the environment:
 // CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, POST_LOGOUT_REDIRECT_URI.
@@ -29,6 +30,9 @@ const people = {
   },
 };
 
+// The workload's redirect URI is never fetched: the test reads the code from the redirect.
+const WORKLOAD_REDIRECT_URI = 'http://127.0.0.1:9/deploy-pipeline/callback';
+
 const server = http.createServer();
 server.listen(0, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -38,6 +42,13 @@ server.listen(0, '127.0.0.1', () => {
       client_secret: CLIENT_SECRET,
       redirect_uris: [REDIRECT_URI],
       post_logout_redirect_uris: [POST_LOGOUT_REDIRECT_URI],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    }, {
+      client_id: 'deploy-pipeline',
+      client_secret: CLIENT_SECRET,
+      redirect_uris: [WORKLOAD_REDIRECT_URI],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
