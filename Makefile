@@ -29,6 +29,7 @@ fmt:
 bench: deps
 	$(CARGO) bench --locked --bench policy
 	$(CARGO) bench --locked --bench mapping
+	$(CARGO) bench --locked --bench sts_load
 
 # Fuzz each target for FUZZ_SECONDS (default 600). cargo-fuzz needs nightly flags; on the
 # stable toolchain RUSTC_BOOTSTRAP=1 enables them.

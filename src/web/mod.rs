@@ -4,6 +4,7 @@
 //! [`app`] merges them and applies the layers once.
 
 mod admin;
+mod admin_sessions;
 mod api;
 mod assets;
 mod auth;
@@ -16,6 +17,7 @@ mod health;
 mod portal;
 mod recent;
 mod redirect;
+mod revocation;
 mod role_sessions;
 pub mod session;
 mod sessions_api;
@@ -117,6 +119,7 @@ pub fn app(state: AppState) -> Router {
         )));
     let mut router = Router::new()
         .merge(admin::router())
+        .merge(admin_sessions::router())
         .merge(api::router())
         .merge(authorize::router())
         .merge(sessions_api::router())

@@ -7,7 +7,7 @@
 //! (`rolegate:ListSessions` on the role ARN, `*` for a person).
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::Extension;
 use axum::Router;
@@ -19,18 +19,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::extract::Query;
+use super::revocation::{Revocation, RevokeInput, active_sessions, describe};
 use super::role_sessions::{StoredSession, authenticate, signed, stored_session, unauthenticated};
 use super::trail::{Trail, audit_origin, session_identity};
 use super::{AppState, Error};
-use crate::clock::unix_seconds;
 use crate::policy::{Decision, RequestContext};
-use crate::store::RevocationTarget;
 use crate::sts::{
     SessionClaims, SessionRequest, evaluate_session, parse_session_policies, session_context,
 };
-
-/// The longest a role session can live (AWS's 12 hours): a revocation is kept that long.
-const LONGEST_SESSION: Duration = Duration::from_secs(12 * 3600);
 
 /// The revocation route.
 pub(super) fn router() -> Router<AppState> {
@@ -38,21 +34,6 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/v1/sessions/revoke", post(revoke))
         .route("/api/v1/sessions", get(list))
         .layer(DefaultBodyLimit::max(16 * 1024))
-}
-
-/// One of the three things that can be revoked.
-#[derive(Debug, Deserialize)]
-#[serde(untagged, deny_unknown_fields)]
-enum RevokeInput {
-    /// One session.
-    Session { access_key_id: String },
-    /// A role's sessions issued before a time (RFC 3339; default now).
-    Role {
-        role_arn: String,
-        issued_before: Option<String>,
-    },
-    /// Every session of one person.
-    Person { idp: String, subject: String },
 }
 
 /// The route: the revocation, audited whether it succeeds or not.
@@ -94,48 +75,8 @@ async fn revoke_sessions(
     trail.identity = session_identity(&caller);
     trail.region = Some(region);
     let now = state.clock.now();
-    let (target, issued_before, resource, keep_until) = match &input {
-        RevokeInput::Session { access_key_id } => {
-            let record = state.stores.role_sessions.get(access_key_id).await?;
-            let role = record
-                .as_ref()
-                .map_or("*".to_owned(), |r| r.role_arn.clone());
-            let keep = record.map_or(now + LONGEST_SESSION, |r| {
-                UNIX_EPOCH + Duration::from_secs(r.expires_at)
-            });
-            (
-                RevocationTarget::Session(access_key_id.clone()),
-                u64::MAX,
-                role,
-                keep,
-            )
-        }
-        RevokeInput::Role {
-            role_arn,
-            issued_before,
-        } => {
-            let cutoff = match issued_before {
-                // Sessions issued in the current second go too: issue times are whole seconds.
-                None => unix_seconds(now) + 1,
-                Some(text) => parse_rfc3339(text).ok_or(Error::BadRequest(
-                    "`issued_before` must be an RFC 3339 time such as 2026-12-01T12:00:00Z.",
-                ))?,
-            };
-            (
-                RevocationTarget::Role(role_arn.clone()),
-                cutoff,
-                role_arn.clone(),
-                now + LONGEST_SESSION,
-            )
-        }
-        RevokeInput::Person { idp, subject } => (
-            RevocationTarget::Owner(format!("{idp}/{subject}")),
-            unix_seconds(now) + 1,
-            "*".to_owned(),
-            now + LONGEST_SESSION,
-        ),
-    };
-    trail.request = describe(&target);
+    let revocation = Revocation::plan(state, &input, now).await?;
+    trail.request = describe(&revocation.target);
     let stored = stored_session(state, &caller)
         .await
         .map_err(unauthenticated)?;
@@ -144,18 +85,10 @@ async fn revoke_sessions(
         &caller,
         &stored,
         "rolegate:RevokeSessions",
-        &resource,
+        &revocation.resource,
         now,
     )?;
-    state
-        .stores
-        .revocations
-        .revoke(&target, issued_before, keep_until)
-        .await?;
-    tracing::info!(target = ?target, by = %caller.sub, "revoked role sessions");
-    Ok(axum::Json(
-        json!({ "revoked": describe(&target), "issued_before": issued_before_text(issued_before) }),
-    ))
+    Ok(axum::Json(revocation.apply(state, &caller.sub).await?))
 }
 
 /// Refuses unless the caller's policies allow `action` on `resource`.
@@ -225,49 +158,11 @@ async fn list(
         resource,
         now,
     )?;
-    let records = match (&query.role_arn, &owner) {
-        (Some(role), _) => state.stores.role_sessions.list_for_role(role).await?,
-        (None, Some(owner)) => state.stores.role_sessions.list_for_owner(owner).await?,
-        (None, None) => {
-            return Err(Error::BadRequest(
-                "Give `role_arn`, or `idp` and `subject`.",
-            ));
-        }
-    };
-    let sessions: Vec<serde_json::Value> = records
-        .into_iter()
-        .filter(|r| owner.as_ref().is_none_or(|o| &r.owner == o))
-        .map(|r| {
-            let stored: Option<StoredSession> = serde_json::from_value(r.payload).ok();
-            json!({
-                "access_key_id": r.id,
-                "role_arn": r.role_arn,
-                "arn": stored.as_ref().map(|s| s.arn.clone()),
-                "session_name": stored.as_ref().map(|s| s.session_name.clone()),
-                "source_identity": stored.and_then(|s| s.source_identity),
-                "owner": r.owner,
-                "issued_at": crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(r.issued_at)),
-                "expires_at": crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(r.expires_at)),
-            })
-        })
-        .collect();
-    Ok(axum::Json(json!({ "sessions": sessions })))
-}
-
-fn describe(target: &RevocationTarget) -> serde_json::Value {
-    match target {
-        RevocationTarget::Session(id) => json!({ "access_key_id": id }),
-        RevocationTarget::Role(arn) => json!({ "role_arn": arn }),
-        RevocationTarget::Owner(owner) => json!({ "owner": owner }),
+    if query.role_arn.is_none() && owner.is_none() {
+        return Err(Error::BadRequest(
+            "Give `role_arn`, or `idp` and `subject`.",
+        ));
     }
-}
-
-fn issued_before_text(cutoff: u64) -> Option<String> {
-    (cutoff != u64::MAX).then(|| crate::policy::iso8601(UNIX_EPOCH + Duration::from_secs(cutoff)))
-}
-
-fn parse_rfc3339(text: &str) -> Option<u64> {
-    let at =
-        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    Some(unix_seconds(SystemTime::from(at)))
+    let sessions = active_sessions(&state, query.role_arn.as_deref(), owner.as_deref()).await?;
+    Ok(axum::Json(json!({ "sessions": sessions })))
 }

@@ -6,9 +6,9 @@
 use rolegate::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
-use crate::support::ConfiguredServer;
 use crate::support::aws::{aws_cli, boto3};
-use crate::support::oidc_provider::{CLIENT_ID, TestProvider};
+use crate::support::oidc_provider::{CLIENT_ID, TestProvider, patched};
+use crate::support::{ConfiguredServer, browser, hidden_input, location, page};
 
 const ACCOUNT: &str = "111122223333";
 const ROLE: &str = "arn:aws:iam::111122223333:role/Deployer";
@@ -668,4 +668,121 @@ async fn the_audit_log_has_one_cloudtrail_line_per_decision_and_no_secret() {
         !log.contains("Signature="),
         "a signature is in the audit log"
     );
+}
+
+/// The admin page finds a role's and a person's active sessions and revokes one session, a
+/// whole person, with the session's CSRF token; each revoked session's credentials stop
+/// working at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_revoke_sessions_on_the_admin_page() {
+    let setup = setup_with("\n[admin]\nsubjects = [\"test:admin-1\"]").await;
+    let victim = setup.assume(ROLE, &setup.token(json!({})), json!({}));
+    let other = setup.assume(ROLE, &setup.token(json!({"sub": "u-2"})), json!({}));
+    let key = |session: &Value| {
+        session["Credentials"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (victim_key, other_key) = (key(&victim), key(&other));
+    let works = |session: &Value| {
+        let answer = boto3(
+            &json!({"op": "whoami", "endpoint": setup.endpoint(), "credentials": session["Credentials"]}),
+        );
+        answer["Arn"].is_string()
+    };
+
+    let anonymous = browser();
+    let refused = anonymous
+        .get(setup.server.url("/admin/sessions"))
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_redirection(), "signed out: to sign-in");
+
+    setup
+        .provider
+        .mint_with(patched(|_| json!({"sub": "admin-1"})));
+    let admin = browser();
+    let started = admin
+        .get(setup.server.url("/login/test"))
+        .send()
+        .await
+        .unwrap();
+    let approved = admin.get(location(&started)).send().await.unwrap();
+    let done = admin.get(location(&approved)).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+
+    let listed = page(
+        &admin,
+        &setup
+            .server
+            .url(&format!("/admin/sessions?role_arn={ROLE}&idp=&subject=")),
+    )
+    .await;
+    assert!(
+        listed.contains(&victim_key) && listed.contains(&other_key),
+        "{listed}"
+    );
+    assert!(
+        !listed.contains("SecretAccessKey") && !listed.contains("eyJ"),
+        "no secret or token on the page"
+    );
+    let csrf = hidden_input(&listed, "csrf").unwrap();
+    let revoke = |form: Vec<(&'static str, String)>| {
+        let admin = admin.clone();
+        let url = setup.server.url("/admin/sessions/revoke");
+        async move { admin.post(url).form(&form).send().await.unwrap() }
+    };
+
+    let forged = revoke(vec![
+        ("csrf", "forged".into()),
+        ("revoke", "session".into()),
+        ("access_key_id", victim_key.clone()),
+    ])
+    .await;
+    assert_eq!(forged.status(), 403, "a forged CSRF token");
+    assert!(works(&victim), "nothing was revoked by the forged post");
+
+    let revoked = revoke(vec![
+        ("csrf", csrf.clone()),
+        ("revoke", "session".into()),
+        ("access_key_id", victim_key.clone()),
+        ("role_arn", ROLE.into()),
+    ])
+    .await;
+    assert_eq!(revoked.status(), 200);
+    let html = revoked.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Session {victim_key} is revoked.")),
+        "{html}"
+    );
+    assert!(
+        !html.contains(&format!("<code>{victim_key}</code>")) && html.contains(&other_key),
+        "the revoked session is no longer active: {html}"
+    );
+    assert!(
+        !works(&victim),
+        "the revoked session's credentials are refused"
+    );
+    assert!(works(&other), "the other session lives on");
+
+    let person = page(
+        &admin,
+        &setup
+            .server
+            .url("/admin/sessions?role_arn=&idp=test&subject=u-2"),
+    )
+    .await;
+    assert!(person.contains(&other_key), "{person}");
+    let csrf = hidden_input(&person, "csrf").unwrap();
+    let everything = revoke(vec![
+        ("csrf", csrf),
+        ("revoke", "person".into()),
+        ("idp", "test".into()),
+        ("subject", "u-2".into()),
+    ])
+    .await;
+    assert_eq!(everything.status(), 200);
+    assert!(!works(&other), "every session of u-2 is revoked");
 }
