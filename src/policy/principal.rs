@@ -45,6 +45,20 @@ pub enum Principal {
     Anonymous,
 }
 
+impl std::fmt::Display for Principal {
+    /// The principal as a policy names it: its ARN, provider, service or `account:root`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Principal::AssumedRole { session_arn, .. } => f.write_str(session_arn),
+            Principal::Role { arn, .. } | Principal::User { arn, .. } => f.write_str(arn),
+            Principal::Root { account } => write!(f, "arn:aws:iam::{account}:root"),
+            Principal::Federated { provider } => f.write_str(provider),
+            Principal::Service(service) => f.write_str(service),
+            Principal::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
 impl Principal {
     /// Reads a caller ARN: an assumed-role session, role, user, root, or federated provider.
     pub fn from_arn(text: &str) -> Result<Self, String> {

@@ -609,11 +609,32 @@ fn trust(
         },
     );
     if !decision.allowed() {
-        let missing = decision.assume.missing_context_keys.join(", ");
-        return Err(not_authorized(action).detail_also(&format!(
-            "trust policy of `{}` refuses ({:?}); missing keys: [{missing}]",
-            role.arn, decision.assume.decision
-        )));
+        let refusal = if decision.assume.decision == Decision::ExplicitDeny {
+            let denying: Vec<String> = decision
+                .assume
+                .matched
+                .iter()
+                .map(StatementRef::name)
+                .collect();
+            format!(
+                "the trust policy of `{}` denies it: {}",
+                role.arn,
+                denying.join(", ")
+            )
+        } else {
+            format!(
+                "no statement of the trust policy of `{}` allows {} for {principal}",
+                role.arn,
+                action.as_str()
+            )
+        };
+        let missing = &decision.assume.missing_context_keys;
+        let missing = if missing.is_empty() {
+            String::new()
+        } else {
+            format!(" (the request had no {})", missing.join(", "))
+        };
+        return Err(not_authorized(action).detail_also(&format!("{refusal}{missing}")));
     }
     Ok(decision
         .assume

@@ -25,4 +25,4 @@ pub use permissions::{
     session_user_id,
 };
 pub use sigv4::{SignedRequest, Verified, is_signed, verify_signature};
-pub use token::{OriginalIdentity, SessionClaims, TokenRejection, issue, verify};
+pub use token::{OriginalIdentity, SessionClaims, TokenRejection, credentials_of, issue, verify};

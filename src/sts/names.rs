@@ -25,6 +25,21 @@ impl RoleSessionName {
         }
     }
 
+    /// A session name for a person signing in to a role, as IAM Identity Center names its
+    /// sessions after the user: `preferred` (an email address or a subject) with characters
+    /// STS does not allow replaced by `-`, at most 64 characters, at least 2.
+    pub fn for_person(preferred: &str) -> Self {
+        let mut name: String = preferred
+            .chars()
+            .map(|c| if is_iam_name_char(c) { c } else { '-' })
+            .take(64)
+            .collect();
+        if name.len() < 2 {
+            name = format!("user-{name}");
+        }
+        Self(name)
+    }
+
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -134,6 +149,25 @@ pub fn role_id(role_arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_persons_session_name_keeps_only_what_sts_allows() {
+        assert_eq!(
+            RoleSessionName::for_person("alice@example.com").as_str(),
+            "alice@example.com"
+        );
+        assert_eq!(
+            RoleSessionName::for_person("Jürgen Ünal").as_str(),
+            "J-rgen--nal"
+        );
+        assert_eq!(RoleSessionName::for_person("x").as_str(), "user-x");
+        let long = RoleSessionName::for_person(&"a".repeat(100));
+        assert_eq!(long.as_str().len(), 64);
+        for name in ["alice@example.com", "Jürgen Ünal", "x", "é"] {
+            let made = RoleSessionName::for_person(name);
+            assert!(RoleSessionName::parse(made.as_str()).is_ok(), "{name}");
+        }
+    }
 
     #[test]
     fn session_names_follow_sts_rules() {

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use super::assume::Credentials;
 use super::keys::SessionKeys;
+use super::names::AccessKeyId;
 
 /// Who started a session chain: the person (or workload) behind every role session in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +116,28 @@ pub fn verify(
         return Err(TokenRejection::Expired);
     }
     Ok((claims, kid))
+}
+
+/// The claims and full credentials of a session token we signed: for the console, which
+/// keeps only the token and shows the credentials again (the secret is derived, not stored).
+pub fn credentials_of(
+    keys: &SessionKeys,
+    token: &str,
+    issuer: &str,
+    now: u64,
+) -> Result<(SessionClaims, Credentials), TokenRejection> {
+    let (claims, kid) = verify(keys, token, issuer, now)?;
+    let access_key_id = AccessKeyId::parse(&claims.akid).map_err(|_| TokenRejection::Invalid)?;
+    let secret_access_key = keys
+        .secret_for(&kid, access_key_id.as_str())
+        .ok_or(TokenRejection::Invalid)?;
+    let credentials = Credentials {
+        access_key_id,
+        secret_access_key,
+        session_token: token.to_owned(),
+        expiration: claims.exp,
+    };
+    Ok((claims, credentials))
 }
 
 #[cfg(test)]

@@ -121,6 +121,7 @@ async fn sessions_page(
 /// The revoke form: what to revoke, and the filter to show again afterwards.
 #[derive(Debug, Deserialize)]
 struct RevokeForm {
+    #[serde(default)]
     csrf: String,
     /// `session`, `role` or `person`.
     revoke: String,

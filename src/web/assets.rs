@@ -9,11 +9,18 @@ use axum::routing::get;
 use super::{AppState, Error};
 
 /// The files under `static/`, by name, with their content type.
-const FILES: [(&str, &str, &str); 1] = [(
-    "rolegate.css",
-    "text/css; charset=utf-8",
-    include_str!("../../static/rolegate.css"),
-)];
+const FILES: [(&str, &str, &str); 2] = [
+    (
+        "rolegate.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/rolegate.css"),
+    ),
+    (
+        "console.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/console.js"),
+    ),
+];
 
 /// The static-file routes.
 pub(super) fn router() -> Router<AppState> {

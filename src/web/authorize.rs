@@ -37,9 +37,10 @@ struct AuthorizeInput {
     context: BTreeMap<String, ContextValue>,
 }
 
+/// A condition key's value as JSON gives it: a string, a list of strings, a flag or a number.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum ContextValue {
+pub(super) enum ContextValue {
     One(String),
     Many(Vec<String>),
     Flag(bool),
@@ -47,7 +48,8 @@ enum ContextValue {
 }
 
 impl ContextValue {
-    fn into_values(self) -> Vec<String> {
+    /// The value as the policy engine's strings.
+    pub(super) fn into_values(self) -> Vec<String> {
         match self {
             ContextValue::One(value) => vec![value],
             ContextValue::Many(values) => values,

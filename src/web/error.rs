@@ -66,6 +66,19 @@ pub enum Error {
     /// The role session's token has expired (401).
     #[error("role session expired")]
     SessionExpired,
+    /// The role's trust policy or a deny rule refused the signed-in person; the details say
+    /// which, in words an administrator can act on.
+    #[error("role refused: {}", details.join("; "))]
+    RoleRefused {
+        /// Which check refused.
+        details: Vec<String>,
+    },
+    /// The console address names no role session open in this browser.
+    #[error("no such role session in this browser")]
+    NoSuchRoleSession,
+    /// The browser's role session expired or was revoked.
+    #[error("role session ended: {0}")]
+    RoleSessionEnded(&'static str),
     /// Every CPU slot stayed taken for too long.
     #[error("no CPU slot freed up in time")]
     Busy,
@@ -88,7 +101,11 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Csrf | Error::NotAdmin | Error::NotPermitted(_) => StatusCode::FORBIDDEN,
+            Error::Csrf | Error::NotAdmin | Error::NotPermitted(_) | Error::RoleRefused { .. } => {
+                StatusCode::FORBIDDEN
+            }
+            Error::NoSuchRoleSession => StatusCode::NOT_FOUND,
+            Error::RoleSessionEnded(_) => StatusCode::GONE,
             Error::NotAuthenticated(_) | Error::SessionExpired => StatusCode::UNAUTHORIZED,
             Error::SignIn(SignInError::UnknownIdp(_)) => StatusCode::NOT_FOUND,
             Error::SignIn(SignInError::NotAllowed(_)) => StatusCode::FORBIDDEN,
@@ -109,7 +126,9 @@ impl Error {
     /// The AWS-style code an audit event records for this failure.
     pub(super) fn audit_code(&self) -> &'static str {
         match self {
-            Error::NotPermitted(_) | Error::NotAdmin | Error::Csrf => "AccessDenied",
+            Error::NotPermitted(_) | Error::NotAdmin | Error::Csrf | Error::RoleRefused { .. } => {
+                "AccessDenied"
+            }
             Error::NotAuthenticated(_) => "InvalidClientTokenId",
             Error::SessionExpired => "ExpiredToken",
             Error::Store(_) | Error::Busy => "ServiceUnavailable",
@@ -133,6 +152,17 @@ impl Error {
             Error::NotPermitted(_) => "The role session's policies do not allow this action.",
             Error::Csrf => {
                 "This form has expired or did not come from rolegate. Go back, reload and try again."
+            }
+            Error::RoleRefused { .. } => {
+                "The role refused you: its trust policy allowed no statement for you, or a mapping \
+                 deny rule applies. Show your administrator the reason below."
+            }
+            Error::NoSuchRoleSession => {
+                "This role session is not open in this browser. Sign in to the role from the portal."
+            }
+            Error::RoleSessionEnded(_) => {
+                "This role session has ended (it expired or was revoked). Sign in to the role \
+                 again from the portal."
             }
             Error::SignIn(e) => e.public_message(),
             Error::Demo(_) => "The demo identity provider refused this request.",
@@ -174,7 +204,7 @@ pub struct ErrorReport {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let input_problems = match &self {
-            Error::InvalidInput { details, .. } => details.clone(),
+            Error::InvalidInput { details, .. } | Error::RoleRefused { details } => details.clone(),
             _ => Vec::new(),
         };
         let report = ErrorReport {

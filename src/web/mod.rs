@@ -9,6 +9,7 @@ mod api;
 mod assets;
 mod auth;
 mod authorize;
+mod console;
 mod cpu;
 mod demo_idp;
 mod error;
@@ -120,6 +121,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .merge(admin::router())
         .merge(admin_sessions::router())
+        .merge(console::router())
         .merge(api::router())
         .merge(authorize::router())
         .merge(sessions_api::router())

@@ -165,7 +165,7 @@ async fn chain(
 }
 
 /// Runs the one assume path with the current directory and rules.
-async fn issue(
+pub(super) async fn issue(
     state: &AppState,
     caller: Caller<'_>,
     request: &AssumeRequest,

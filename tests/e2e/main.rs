@@ -11,6 +11,7 @@
 
 mod admin;
 mod binary;
+mod console;
 mod docker;
 mod limits;
 mod log_hygiene;

@@ -74,7 +74,7 @@ fn offered(html: &str) -> Vec<String> {
     for account in html.split("<li class=\"account\">").skip(1) {
         let meta = account.find("<span class=\"meta\">").unwrap() + 19;
         let alias = account[meta..].split(" · ").next().unwrap();
-        for role in account.split("<li><strong>").skip(1) {
+        for role in account.split("<span class=\"role-name\"><strong>").skip(1) {
             roles.push(format!("{alias}/{}", &role[..role.find('<').unwrap()]));
         }
     }

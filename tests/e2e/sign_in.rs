@@ -62,9 +62,10 @@ async fn demo_sign_in_reaches_the_portal_with_the_providers_claims() {
     assert!(html.contains("AWS_staging_ReadOnly"), "{html}");
     assert!(html.contains("<code>pwd mfa</code>"), "{html}");
     // The sample rules grant Bob these roles, each checked against its trust policy.
+    let marker = "<span class=\"role-name\"><strong>";
     let offered: Vec<&str> = html
-        .match_indices("<li><strong>")
-        .map(|(i, _)| &html[i + 12..])
+        .match_indices(marker)
+        .map(|(i, _)| &html[i + marker.len()..])
         .map(|s| &s[..s.find('<').unwrap()])
         .collect();
     assert_eq!(

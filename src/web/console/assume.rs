@@ -1,0 +1,165 @@
+//! `POST /assume`: the portal's "Sign in" and "Access keys" buttons. The signed-in person
+//! starts a role session through the one assume path (the role must be offered to them;
+//! the trust policy and the deny rules decide), then lands on its console home or its access
+//! keys. Audited as `Federate`, as IAM Identity Center names a portal sign-in to a role.
+
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::Redirect;
+use serde::Deserialize;
+
+use super::super::extract::Form;
+use super::super::role_sessions::record;
+use super::super::session::{SignedIn, verify_csrf};
+use super::super::sts::issue;
+use super::super::trail::{Trail, audit_origin};
+use super::super::{AppState, Error};
+use super::open::{OpenSession, remember};
+use crate::audit::UserIdentity;
+use crate::idp::Identity;
+use crate::mapping::{MappingInput, evaluate};
+use crate::sts::{AssumeRequest, Caller, RoleSessionName, StsError, StsErrorCode};
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub(super) struct AssumeForm {
+    #[serde(default)]
+    csrf: String,
+    role_arn: String,
+    /// `credentials` to land on the access keys page instead of the console home.
+    #[serde(default)]
+    then: String,
+}
+
+/// The route, audited whether the sign-in to the role succeeds or not.
+pub(super) async fn assume(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Form(form): Form<AssumeForm>,
+) -> Result<Redirect, Error> {
+    verify_csrf(&signed_in.session, &form.csrf).await?;
+    let origin = audit_origin(&headers, peer);
+    let identity = &signed_in.identity;
+    let mut trail = Trail::named("Federate");
+    trail.identity = UserIdentity {
+        kind: "FederatedUser",
+        principal_id: Some(identity.owner_key()),
+        identity_provider: Some(identity.idp.to_string()),
+        user_name: Some(identity.subject.clone()),
+        ..UserIdentity::default()
+    };
+    trail.request = serde_json::json!({ "roleArn": form.role_arn });
+    let result = sign_in_to_role(&state, &signed_in, &form.role_arn, &mut trail).await;
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| (e.audit_code(), e.public_message()));
+    trail.record(&state, "rolegate", &origin, error);
+    let id = result?;
+    Ok(Redirect::to(&if form.then == "credentials" {
+        format!("/credentials/{id}")
+    } else {
+        format!("/console/{id}")
+    }))
+}
+
+/// Starts the role session and opens it in this browser; its access key id.
+async fn sign_in_to_role(
+    state: &AppState,
+    signed_in: &SignedIn,
+    role_arn: &str,
+    trail: &mut Trail,
+) -> Result<String, Error> {
+    let identity = &signed_in.identity;
+    let duration =
+        offered_duration(state, identity, role_arn).ok_or_else(|| Error::RoleRefused {
+            details: vec![format!(
+                "`{role_arn}` is not among the roles the mapping rules offer you"
+            )],
+        })?;
+    let request = AssumeRequest {
+        role_arn: role_arn.to_owned(),
+        role_session_name: session_name(identity).as_str().to_owned(),
+        duration_seconds: Some(duration),
+        ..AssumeRequest::default()
+    };
+    let session = issue(state, Caller::Federated(identity), &request)
+        .await
+        .map_err(refusal)?;
+    record(state, &session, identity).await.map_err(refusal)?;
+    trail.response = serde_json::json!({
+        "assumedRoleUser": { "arn": session.claims.sub },
+        "credentials": { "accessKeyId": session.credentials.access_key_id.as_str() },
+        "trustedBy": session.trusted_by,
+    });
+    let id = session.credentials.access_key_id.as_str().to_owned();
+    let label = {
+        let mappings = state.mappings.current();
+        mappings.directory.role_by_arn(role_arn).map_or_else(
+            || role_arn.to_owned(),
+            |(account, role)| format!("{} @ {}", role.name, account.alias),
+        )
+    };
+    remember(
+        &signed_in.session,
+        OpenSession {
+            id: id.clone(),
+            token: session.credentials.session_token,
+            label,
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The session length the mapping rules offer `role_arn` to `identity` with now; `None`
+/// when they do not offer it.
+fn offered_duration(state: &AppState, identity: &Identity, role_arn: &str) -> Option<u64> {
+    let mappings = state.mappings.current();
+    let input = MappingInput {
+        identity,
+        now: state.clock.now(),
+        honour_idp_roles: false,
+        explain: false,
+    };
+    evaluate(&mappings.rules, &mappings.directory, &input)
+        .roles
+        .iter()
+        .find(|r| r.role_arn == role_arn)
+        .map(|r| r.session_duration_seconds)
+}
+
+/// The person's verified email address when they have one, else their subject.
+fn session_name(identity: &Identity) -> RoleSessionName {
+    let preferred = identity
+        .email
+        .as_deref()
+        .filter(|_| identity.email_verified)
+        .unwrap_or(&identity.subject);
+    RoleSessionName::for_person(preferred)
+}
+
+/// An assume refusal as the console shows it: the check that refused, for an administrator.
+fn refusal(error: StsError) -> Error {
+    match error.code {
+        StsErrorCode::ServiceUnavailable => {
+            Error::Store(crate::store::StoreError::Backend(error.detail))
+        }
+        StsErrorCode::AccessDenied => Error::RoleRefused {
+            details: error
+                .detail
+                .split("; ")
+                .skip(1)
+                .map(str::to_owned)
+                .collect(),
+        },
+        _ => Error::RoleRefused {
+            details: vec![error.message],
+        },
+    }
+}
