@@ -11,8 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::{
-    BrowserSessionStore, OneTimePurpose, OneTimeStore, RevocationStore, RevocationTarget,
-    RoleSessionRecord, RoleSessionStore, SessionFacts, StoreError, StoreHealth, Stores,
+    BrowserSessionStore, OneTimePurpose, OneTimeStore, PREFERENCES_TTL, PreferenceStore,
+    RevocationStore, RevocationTarget, RoleSessionRecord, RoleSessionStore, SessionFacts,
+    StoreError, StoreHealth, Stores,
 };
 use crate::clock::Clock;
 
@@ -148,19 +149,39 @@ pub(super) fn stores(clock: Arc<dyn Clock>) -> Stores {
     let browser = TtlMap::new(clock.clone());
     let role_sessions = TtlMap::new(clock.clone());
     let one_time = TtlMap::new(clock.clone());
-    let revocations = TtlMap::new(clock);
+    let revocations = TtlMap::new(clock.clone());
+    let preferences = TtlMap::new(clock);
     let maps: Vec<Box<dyn LiveEntries>> = vec![
         Box::new(browser.clone()),
         Box::new(role_sessions.clone()),
         Box::new(one_time.clone()),
         Box::new(revocations.clone()),
+        Box::new(preferences.clone()),
     ];
     Stores {
         browser_sessions: BrowserSessionStore::memory(browser),
         role_sessions: Arc::new(MemoryRoleSessions(role_sessions)),
         one_time: Arc::new(MemoryOneTime(one_time)),
         revocations: Arc::new(MemoryRevocations(revocations)),
+        preferences: Arc::new(MemoryPreferences(preferences)),
         health: Arc::new(MemoryHealth(maps)),
+    }
+}
+
+#[derive(Debug)]
+struct MemoryPreferences(TtlMap<serde_json::Value>);
+
+#[async_trait]
+impl PreferenceStore for MemoryPreferences {
+    async fn get(&self, owner: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(self.0.get(owner))
+    }
+
+    async fn put(&self, owner: &str, document: &serde_json::Value) -> Result<(), StoreError> {
+        let expires_at = self.0.now() + PREFERENCES_TTL;
+        self.0
+            .insert(owner.to_owned(), document.clone(), expires_at);
+        Ok(())
     }
 }
 

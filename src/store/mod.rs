@@ -1,5 +1,5 @@
-//! What the broker keeps between requests: browser sessions, role sessions, one-time values
-//! and revocations, each behind a small trait with an in-memory and a Redis backend.
+//! What the broker keeps between requests: browser sessions, role sessions, one-time values,
+//! revocations and per-person preferences, each behind a small trait with an in-memory and a Redis backend.
 //!
 //! Knows no business rules: records are plain data with an owner, an expiry and a payload.
 //! Every read checks expiry against the injected clock, so both backends agree on when a
@@ -147,6 +147,21 @@ pub trait RevocationStore: Send + Sync + Debug {
     async fn is_revoked(&self, session: SessionFacts<'_>) -> Result<bool, StoreError>;
 }
 
+/// How long a person's preferences are kept after their last change.
+pub const PREFERENCES_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Per-person settings that follow the person across instances and browsers (favourites,
+/// recently used roles, switch-role history, portal options): one JSON document per owner
+/// key, kept for [`PREFERENCES_TTL`] after its last change. The last write wins.
+#[async_trait]
+pub trait PreferenceStore: Send + Sync + Debug {
+    /// The document of `owner`, when there is one.
+    async fn get(&self, owner: &str) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Replaces the document of `owner`.
+    async fn put(&self, owner: &str, document: &serde_json::Value) -> Result<(), StoreError>;
+}
+
 /// Whether the backing store answers; for `/readyz`.
 #[async_trait]
 pub trait StoreHealth: Send + Sync + Debug {
@@ -168,6 +183,8 @@ pub struct Stores {
     pub one_time: Arc<dyn OneTimeStore>,
     /// Revocations.
     pub revocations: Arc<dyn RevocationStore>,
+    /// Per-person preferences.
+    pub preferences: Arc<dyn PreferenceStore>,
     /// Backend health.
     pub health: Arc<dyn StoreHealth>,
 }

@@ -14,9 +14,9 @@ use tower_sessions::session_store::{self, SessionStore};
 
 use super::browser::record_expiry;
 use super::{
-    BrowserSessionStore, KEY_PREFIX, OneTimePurpose, OneTimeStore, RevocationStore,
-    RevocationTarget, RoleSessionRecord, RoleSessionStore, SessionFacts, StoreError, StoreHealth,
-    Stores,
+    BrowserSessionStore, KEY_PREFIX, OneTimePurpose, OneTimeStore, PREFERENCES_TTL,
+    PreferenceStore, RevocationStore, RevocationTarget, RoleSessionRecord, RoleSessionStore,
+    SessionFacts, StoreError, StoreHealth, Stores,
 };
 use crate::clock::{Clock, unix_millis};
 
@@ -60,6 +60,7 @@ pub(super) async fn stores(url: &str, clock: Arc<dyn Clock>) -> Result<Stores, S
         role_sessions: Arc::new(RedisRoleSessions(redis.clone())),
         one_time: Arc::new(RedisOneTime(redis.clone())),
         revocations: Arc::new(RedisRevocations(redis.clone())),
+        preferences: Arc::new(RedisPreferences(redis.clone())),
         health: Arc::new(redis),
     })
 }
@@ -83,6 +84,43 @@ impl StoreHealth for Redis {
             count += 1;
         }
         Ok(count)
+    }
+}
+
+// ---- preferences ----------------------------------------------------------------------
+
+#[derive(Debug)]
+struct RedisPreferences(Redis);
+
+fn preferences_key(owner: &str) -> String {
+    format!("{KEY_PREFIX}preferences:{owner}")
+}
+
+#[async_trait]
+impl PreferenceStore for RedisPreferences {
+    async fn get(&self, owner: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let key = preferences_key(owner);
+        let json: Option<String> = self.0.connection().get(&key).await?;
+        json.map(|json| {
+            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                key,
+                reason: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn put(&self, owner: &str, document: &serde_json::Value) -> Result<(), StoreError> {
+        let _: () = self
+            .0
+            .connection()
+            .set_ex(
+                preferences_key(owner),
+                document.to_string(),
+                PREFERENCES_TTL.as_secs(),
+            )
+            .await?;
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use axum::routing::get;
 use super::{AppState, Error};
 
 /// The files under `static/`, by name, with their content type.
-const FILES: [(&str, &str, &str); 2] = [
+const FILES: [(&str, &str, &str); 3] = [
     (
         "rolegate.css",
         "text/css; charset=utf-8",
@@ -19,6 +19,11 @@ const FILES: [(&str, &str, &str); 2] = [
         "console.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/console.js"),
+    ),
+    (
+        "portal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/portal.js"),
     ),
 ];
 

@@ -16,6 +16,7 @@ mod error;
 mod extract;
 mod health;
 mod portal;
+mod preferences;
 mod recent;
 mod redirect;
 mod revocation;

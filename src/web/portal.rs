@@ -1,19 +1,42 @@
-//! The portal home page `/` for a signed-in person.
+//! The access portal `/` for a signed-in person: the accounts and roles the mapping rules
+//! offer, filtered by `?q=` (account name, alias, id, role name; as-you-type with JS),
+//! favourites first, the recently used roles (unless turned off), each role with "Sign in"
+//! and "Access keys". `POST /favourites` stars or unstars an account or role and
+//! `POST /preferences` turns recents on or off; both are kept per person in the store.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use serde::Deserialize;
 
-use super::session::{SignedIn, csrf_token};
+use super::extract::{Form, Query};
+use super::preferences::Preferences;
+use super::session::{SignedIn, csrf_token, verify_csrf};
 use super::{AppState, Error};
 use crate::idp::Identity;
 use crate::mapping::{MappingInput, OfferedRole, evaluate};
 
 /// The portal routes.
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/", get(portal))
+    Router::new()
+        .route("/", get(portal))
+        .route(
+            "/favourites",
+            post(toggle_favourite).get(|| async { Redirect::to("/") }),
+        )
+        .route(
+            "/preferences",
+            post(set_preferences).get(|| async { Redirect::to("/") }),
+        )
+}
+
+/// One offered role, as the portal lists it.
+struct RoleRow {
+    role: OfferedRole,
+    favourite: bool,
 }
 
 /// The roles offered in one account.
@@ -22,7 +45,8 @@ struct AccountRoles {
     alias: String,
     id: String,
     colour: String,
-    roles: Vec<OfferedRole>,
+    favourite: bool,
+    roles: Vec<RoleRow>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -32,23 +56,84 @@ struct PortalPage {
     /// Minutes since the second factor, when known.
     mfa_minutes: Option<u64>,
     csrf: String,
+    query: String,
+    /// How many roles are offered in all, before filtering.
+    offered: usize,
     accounts: Vec<AccountRoles>,
+    recents: Vec<OfferedRole>,
+    recents_off: bool,
 }
 
-async fn portal(State(state): State<AppState>, signed_in: SignedIn) -> Result<PortalPage, Error> {
+/// `?q=`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PortalQuery {
+    q: String,
+}
+
+/// The longest filter text looked at.
+const MAX_QUERY: usize = 200;
+
+async fn portal(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(query): Query<PortalQuery>,
+) -> Result<PortalPage, Error> {
     let csrf = csrf_token(&signed_in.session).await?;
+    let preferences = Preferences::load(&state, &signed_in.identity.owner_key()).await?;
+    let roles = offered_roles(&state, &signed_in.identity);
+    let offered = roles.len();
+    let recents = if preferences.recents_off {
+        Vec::new()
+    } else {
+        preferences
+            .recents
+            .iter()
+            .filter_map(|arn| roles.iter().find(|r| &r.role_arn == arn).cloned())
+            .collect()
+    };
+    let query_text: String = query.q.trim().chars().take(MAX_QUERY).collect();
+    let accounts = group_by_account(&state, roles, &preferences, &query_text.to_lowercase());
+    let mfa_minutes = signed_in
+        .identity
+        .mfa_age(state.clock.unix_seconds())
+        .map(|seconds| seconds / 60);
+    Ok(PortalPage {
+        identity: signed_in.identity,
+        mfa_minutes,
+        csrf,
+        query: query_text,
+        offered,
+        accounts,
+        recents,
+        recents_off: preferences.recents_off,
+    })
+}
+
+fn offered_roles(state: &AppState, identity: &Identity) -> Vec<OfferedRole> {
     let input = MappingInput {
-        identity: &signed_in.identity,
+        identity,
         now: state.clock.now(),
         honour_idp_roles: false,
         explain: false,
     };
     let mappings = state.mappings.current();
-    let offer = evaluate(&mappings.rules, &mappings.directory, &input);
+    evaluate(&mappings.rules, &mappings.directory, &input).roles
+}
+
+/// The offered roles by account, filtered by `needle` (lowercase; an account that matches
+/// keeps all its roles), favourite accounts first, then in offer order.
+fn group_by_account(
+    state: &AppState,
+    roles: Vec<OfferedRole>,
+    preferences: &Preferences,
+    needle: &str,
+) -> Vec<AccountRoles> {
+    let mappings = state.mappings.current();
     let mut accounts: Vec<AccountRoles> = Vec::new();
-    for role in offer.roles {
-        match accounts.iter_mut().find(|a| a.id == role.account_id) {
-            Some(account) => account.roles.push(role),
+    for role in roles {
+        let position = match accounts.iter().position(|a| a.id == role.account_id) {
+            Some(position) => position,
             None => {
                 let colour = mappings
                     .directory
@@ -59,19 +144,113 @@ async fn portal(State(state): State<AppState>, signed_in: SignedIn) -> Result<Po
                     alias: role.account_alias.clone(),
                     id: role.account_id.clone(),
                     colour,
-                    roles: vec![role],
+                    favourite: preferences.is_favourite(&format!("account:{}", role.account_id)),
+                    roles: Vec::new(),
                 });
+                accounts.len() - 1
             }
+        };
+        let favourite = preferences.is_favourite(&format!("role:{}", role.role_arn));
+        if let Some(account) = accounts.get_mut(position) {
+            account.roles.push(RoleRow { role, favourite });
         }
     }
-    let mfa_minutes = signed_in
-        .identity
-        .mfa_age(state.clock.unix_seconds())
-        .map(|seconds| seconds / 60);
-    Ok(PortalPage {
-        identity: signed_in.identity,
-        mfa_minutes,
-        csrf,
-        accounts,
-    })
+    if !needle.is_empty() {
+        for account in &mut accounts {
+            let account_matches = [&account.name, &account.alias, &account.id]
+                .iter()
+                .any(|field| field.to_lowercase().contains(needle));
+            if !account_matches {
+                account
+                    .roles
+                    .retain(|row| row.role.role_name.to_lowercase().contains(needle));
+            }
+        }
+        accounts.retain(|a| !a.roles.is_empty());
+    }
+    for account in &mut accounts {
+        // Favourite roles first within their account; the sort is stable.
+        account.roles.sort_by_key(|row| !row.favourite);
+    }
+    accounts.sort_by_key(|a| !(a.favourite || a.roles.iter().any(|r| r.favourite)));
+    accounts
+}
+
+/// `POST /favourites`.
+#[derive(Debug, Deserialize)]
+struct FavouriteForm {
+    #[serde(default)]
+    csrf: String,
+    /// `account:<id>` or `role:<arn>`.
+    favourite: String,
+    /// The filter to show again.
+    #[serde(default)]
+    q: String,
+}
+
+async fn toggle_favourite(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<FavouriteForm>,
+) -> Result<Redirect, Error> {
+    verify_csrf(&signed_in.session, &form.csrf).await?;
+    let roles = offered_roles(&state, &signed_in.identity);
+    let known = match form.favourite.split_once(':') {
+        Some(("account", id)) => roles.iter().any(|r| r.account_id == id),
+        Some(("role", arn)) => roles.iter().any(|r| r.role_arn == arn),
+        _ => false,
+    };
+    if !known {
+        return Err(Error::InvalidInput {
+            message: "Only an account or role offered to you can be a favourite; nothing was changed.",
+            details: vec![format!("`{}` is not one of them", form.favourite)],
+        });
+    }
+    let owner = signed_in.identity.owner_key();
+    let mut preferences = Preferences::load(&state, &owner).await?;
+    preferences.toggle_favourite(&form.favourite);
+    preferences.save(&state, &owner).await?;
+    Ok(back_to_portal(&form.q))
+}
+
+/// `POST /preferences`.
+#[derive(Debug, Deserialize)]
+struct PreferencesForm {
+    #[serde(default)]
+    csrf: String,
+    /// `on` or `off`.
+    recents: String,
+    #[serde(default)]
+    q: String,
+}
+
+async fn set_preferences(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Form(form): Form<PreferencesForm>,
+) -> Result<Redirect, Error> {
+    verify_csrf(&signed_in.session, &form.csrf).await?;
+    let recents_off = match form.recents.as_str() {
+        "on" => false,
+        "off" => true,
+        _ => return Err(Error::BadRequest("`recents` is `on` or `off`.")),
+    };
+    let owner = signed_in.identity.owner_key();
+    let mut preferences = Preferences::load(&state, &owner).await?;
+    preferences.recents_off = recents_off;
+    if recents_off {
+        preferences.recents.clear();
+    }
+    preferences.save(&state, &owner).await?;
+    Ok(back_to_portal(&form.q))
+}
+
+fn back_to_portal(query: &str) -> Redirect {
+    if query.is_empty() {
+        return Redirect::to("/");
+    }
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", query)
+        .finish();
+    Redirect::to(&format!("/?{query}"))
 }

@@ -288,3 +288,74 @@ async fn signing_out_of_a_role_session_revokes_it() {
         "the person stays signed in to the portal"
     );
 }
+
+#[tokio::test]
+async fn switch_role_chains_into_another_account_and_goes_back() {
+    let server = DemoServer::start().await;
+    let bob = signed_in_as(&server, "demo-bob").await;
+    let sandbox = location(&sign_in_to_role(&server, &bob, SANDBOX_DEVELOPER, "console").await);
+    let from = sandbox.strip_prefix("/console/").unwrap().to_owned();
+    let form = page(&bob, &server.url(&format!("/switch-role?from={from}"))).await;
+    assert!(form.contains("name=\"account\""), "{form}");
+    let csrf = hidden_input(&form, "csrf").unwrap();
+    let switch = |fields: Vec<(&'static str, String)>| {
+        let bob = bob.clone();
+        let url = server.url("/switch-role");
+        async move { bob.post(url).form(&fields).send().await.unwrap() }
+    };
+    let target = |account: &str, role: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("from", from.clone()),
+            ("account", account.to_owned()),
+            ("role", role.to_owned()),
+            ("display_name", "stg-deploy".to_owned()),
+            ("colour", "green".to_owned()),
+        ]
+    };
+
+    let mut forged = target("staging", "Deployer");
+    forged[0].1 = "forged".into();
+    assert_eq!(switch(forged).await.status(), 403);
+    let bad_account = switch(target("nowhere", "Deployer")).await;
+    assert_eq!(bad_account.status(), 400);
+    let html = bad_account.text().await.unwrap();
+    assert!(
+        html.contains("there is no account `nowhere`") && html.contains("nothing was changed"),
+        "{html}"
+    );
+    let bad_role = switch(target("staging", "Nope")).await;
+    assert_eq!(bad_role.status(), 400);
+    let refused = switch(target("staging", "ReadOnly")).await;
+    assert_eq!(refused.status(), 403);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("no statement of the trust policy of `arn:aws:iam::234567890123:role/ReadOnly` allows sts:AssumeRole for arn:aws:sts::123456789012:assumed-role/Developer/bob@example.com"),
+        "the refusal names what refused: {html}"
+    );
+
+    let switched = switch(target("234567890123", "Deployer")).await;
+    let staging = location(&switched);
+    assert!(
+        staging.starts_with("/console/ASIA") && staging != sandbox,
+        "{staging}"
+    );
+    let home = page(&bob, &server.url(&staging)).await;
+    for expected in [
+        "Deployer <span class=\"at\">@ staging</span>",
+        "arn:aws:sts::234567890123:assumed-role/Deployer/bob@example.com",
+        ">in 60 min</time>",
+        &format!("<a href=\"/console/{from}\">Back to Developer @ sandbox</a>"),
+        ">stg-deploy</a>",
+    ] {
+        assert!(home.contains(expected), "{expected} missing: {home}");
+    }
+    let back = bob.get(server.url(&sandbox)).send().await.unwrap();
+    assert_eq!(back.status(), 200, "the role switched from stays open");
+    // The history prefills the form, for every browser of the person.
+    let other_browser = signed_in_as(&server, "demo-bob").await;
+    let other =
+        location(&sign_in_to_role(&server, &other_browser, SANDBOX_DEVELOPER, "console").await);
+    let other_home = page(&other_browser, &server.url(&other)).await;
+    assert!(other_home.contains(">stg-deploy</a>"), "{other_home}");
+}

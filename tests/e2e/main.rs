@@ -19,6 +19,7 @@ mod mappings;
 mod oidc;
 mod oidc_peer;
 mod policy;
+mod portal;
 mod readme;
 mod schema;
 mod sign_in;

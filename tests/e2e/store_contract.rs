@@ -70,6 +70,7 @@ contract!(
     browser_session_create_never_overwrites_an_existing_id,
     expired_browser_session_is_not_loaded,
     store_answers_ping,
+    preferences_are_kept_per_person_and_replaced_whole,
 );
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -208,6 +209,22 @@ fn record(
         expires_at: now - issued_ago + lifetime,
         payload: serde_json::json!({"tags": {"team": "platform"}}),
     }
+}
+
+async fn preferences_are_kept_per_person_and_replaced_whole(f: Fixture) {
+    let preferences = &f.stores.preferences;
+    assert_eq!(preferences.get("corp/alice").await.unwrap(), None);
+    let first = serde_json::json!({"favourites": ["role:arn:aws:iam::111122223333:role/Dev"]});
+    preferences.put("corp/alice", &first).await.unwrap();
+    assert_eq!(preferences.get("corp/alice").await.unwrap(), Some(first));
+    assert_eq!(
+        preferences.get("corp/bob").await.unwrap(),
+        None,
+        "per person"
+    );
+    let second = serde_json::json!({"recents_off": true});
+    preferences.put("corp/alice", &second).await.unwrap();
+    assert_eq!(preferences.get("corp/alice").await.unwrap(), Some(second));
 }
 
 async fn role_session_round_trips_and_is_removed(f: Fixture) {

@@ -12,6 +12,7 @@ use axum::response::Redirect;
 use serde::Deserialize;
 
 use super::super::extract::Form;
+use super::super::preferences::Preferences;
 use super::super::role_sessions::record;
 use super::super::session::{SignedIn, verify_csrf};
 use super::super::sts::issue;
@@ -20,7 +21,7 @@ use super::super::{AppState, Error};
 use super::open::{OpenSession, remember};
 use crate::audit::UserIdentity;
 use crate::idp::Identity;
-use crate::mapping::{MappingInput, evaluate};
+use crate::mapping::{MappingInput, OfferedRole, evaluate};
 use crate::sts::{AssumeRequest, Caller, RoleSessionName, StsError, StsErrorCode};
 
 /// The sign-in form.
@@ -76,16 +77,21 @@ async fn sign_in_to_role(
     trail: &mut Trail,
 ) -> Result<String, Error> {
     let identity = &signed_in.identity;
-    let duration =
-        offered_duration(state, identity, role_arn).ok_or_else(|| Error::RoleRefused {
-            details: vec![format!(
-                "`{role_arn}` is not among the roles the mapping rules offer you"
-            )],
-        })?;
+    let offered = offered_role(state, identity, role_arn).ok_or_else(|| Error::RoleRefused {
+        details: vec![format!(
+            "`{role_arn}` is not among the roles the mapping rules offer you"
+        )],
+    })?;
+    // The session as the mapping rules shape it: its name, length, tags and source identity.
+    let session_name =
+        RoleSessionName::parse(&offered.session_name).unwrap_or_else(|_| session_name(identity));
     let request = AssumeRequest {
         role_arn: role_arn.to_owned(),
-        role_session_name: session_name(identity).as_str().to_owned(),
-        duration_seconds: Some(duration),
+        role_session_name: session_name.as_str().to_owned(),
+        duration_seconds: Some(offered.session_duration_seconds),
+        tags: offered.session_tags.into_iter().collect(),
+        transitive_tag_keys: offered.transitive_tag_keys,
+        source_identity: offered.source_identity,
         ..AssumeRequest::default()
     };
     let session = issue(state, Caller::Federated(identity), &request)
@@ -97,6 +103,10 @@ async fn sign_in_to_role(
         "credentials": { "accessKeyId": session.credentials.access_key_id.as_str() },
         "trustedBy": session.trusted_by,
     });
+    let owner = identity.owner_key();
+    let mut preferences = Preferences::load(state, &owner).await?;
+    preferences.used(role_arn);
+    preferences.save(state, &owner).await?;
     let id = session.credentials.access_key_id.as_str().to_owned();
     let label = {
         let mappings = state.mappings.current();
@@ -111,15 +121,15 @@ async fn sign_in_to_role(
             id: id.clone(),
             token: session.credentials.session_token,
             label,
+            parent: None,
         },
     )
     .await?;
     Ok(id)
 }
 
-/// The session length the mapping rules offer `role_arn` to `identity` with now; `None`
-/// when they do not offer it.
-fn offered_duration(state: &AppState, identity: &Identity, role_arn: &str) -> Option<u64> {
+/// The role as the mapping rules offer it to `identity` now; `None` when they do not.
+fn offered_role(state: &AppState, identity: &Identity, role_arn: &str) -> Option<OfferedRole> {
     let mappings = state.mappings.current();
     let input = MappingInput {
         identity,
@@ -129,12 +139,12 @@ fn offered_duration(state: &AppState, identity: &Identity, role_arn: &str) -> Op
     };
     evaluate(&mappings.rules, &mappings.directory, &input)
         .roles
-        .iter()
+        .into_iter()
         .find(|r| r.role_arn == role_arn)
-        .map(|r| r.session_duration_seconds)
 }
 
-/// The person's verified email address when they have one, else their subject.
+/// When the rules give no valid session name: the person's verified email address when they
+/// have one, else their subject.
 fn session_name(identity: &Identity) -> RoleSessionName {
     let preferred = identity
         .email
@@ -145,7 +155,7 @@ fn session_name(identity: &Identity) -> RoleSessionName {
 }
 
 /// An assume refusal as the console shows it: the check that refused, for an administrator.
-fn refusal(error: StsError) -> Error {
+pub(super) fn refusal(error: StsError) -> Error {
     match error.code {
         StsErrorCode::ServiceUnavailable => {
             Error::Store(crate::store::StoreError::Backend(error.detail))

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::super::authorize::ContextValue;
 use super::super::extract::Form;
+use super::super::preferences::{Preferences, SwitchEntry};
 use super::super::role_sessions::stored_session;
 use super::super::session::{SignedIn, csrf_token, verify_csrf};
 use super::super::{AppState, Error};
@@ -34,6 +35,12 @@ pub(super) struct Simulation {
     allowed: bool,
     statements: Vec<String>,
     missing_keys: Vec<String>,
+}
+
+/// A past switch, as a link to the prefilled form.
+pub(super) struct SwitchLink {
+    href: String,
+    label: String,
 }
 
 /// Another role session open in this browser, for the header's menu.
@@ -61,6 +68,10 @@ pub(super) struct ConsolePage {
     minutes_left: u64,
     policies: Vec<PolicyView>,
     others: Vec<OtherSession>,
+    /// The session this one was switched from, while it is open.
+    parent: Option<OtherSession>,
+    /// The person's last switches, as links to a prefilled switch-role form.
+    switches: Vec<SwitchLink>,
     action: String,
     resource: String,
     context: String,
@@ -216,13 +227,28 @@ async fn page(
             Err(problem) => (None, Some(problem)),
         }
     };
-    let others = all(&signed_in.session)
-        .await?
+    let open = all(&signed_in.session).await?;
+    let parent = session.open.parent.as_ref().and_then(|parent| {
+        open.iter().find(|o| &o.id == parent).map(|o| OtherSession {
+            id: o.id.clone(),
+            label: o.label.clone(),
+        })
+    });
+    let others = open
         .into_iter()
         .filter(|o| o.id != claims.akid)
         .map(|o| OtherSession {
             id: o.id,
             label: o.label,
+        })
+        .collect();
+    let preferences = Preferences::load(state, &signed_in.identity.owner_key()).await?;
+    let switches = preferences
+        .switches
+        .iter()
+        .map(|entry| SwitchLink {
+            href: switch_href(&claims.akid, entry),
+            label: entry.display_name.clone(),
         })
         .collect();
     let now_unix = state.clock.unix_seconds();
@@ -245,12 +271,26 @@ async fn page(
         minutes_left: claims.exp.saturating_sub(now_unix).div_ceil(60),
         policies,
         others,
+        parent,
+        switches,
         action: form.action,
         resource: form.resource,
         context: form.context,
         simulation,
         problem,
     })
+}
+
+/// The switch-role form's address, prefilled with `entry`, switching from `from`.
+fn switch_href(from: &str, entry: &SwitchEntry) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("from", from)
+        .append_pair("account", &entry.account)
+        .append_pair("role", &entry.role)
+        .append_pair("display_name", &entry.display_name)
+        .append_pair("colour", &entry.colour)
+        .finish();
+    format!("/switch-role?{query}")
 }
 
 fn view(name: String, part: &'static str, json: &serde_json::Value) -> PolicyView {

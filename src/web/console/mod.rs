@@ -1,12 +1,13 @@
 //! The console: role sign-in from the portal (`POST /assume`), the console home of a role
 //! session (`/console`, `/console/{id}`) with its simulator and sign-out, and the session's
-//! access keys (`/credentials/{id}`). A browser may hold several role sessions at once, each
+//! access keys (`/credentials/{id}`), and switching role from it (`/switch-role`). A browser may hold several role sessions at once, each
 //! addressed by its access key id; an address finds only this browser's own sessions.
 
 mod assume;
 mod credentials;
 mod home;
 mod open;
+mod switch;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -34,4 +35,5 @@ pub(super) fn router() -> Router<AppState> {
             post(home::sign_out).get(home::back_home),
         )
         .route("/credentials/{id}", get(credentials::page))
+        .route("/switch-role", get(switch::form).post(switch::switch))
 }

@@ -21,12 +21,16 @@ pub(super) struct OpenSession {
     pub(super) id: String,
     /// Its session token.
     pub(super) token: String,
-    /// `role @ account-alias`, for menus.
+    /// `role @ account-alias` or the name given at switch-role, for menus.
     pub(super) label: String,
+    /// The session it was switched from, for "Back to …".
+    #[serde(default)]
+    pub(super) parent: Option<String>,
 }
 
 /// An open session that is still valid: unexpired, unrevoked.
 pub(super) struct Live {
+    pub(super) open: OpenSession,
     pub(super) claims: SessionClaims,
     pub(super) credentials: Credentials,
 }
@@ -80,6 +84,7 @@ pub(super) async fn live(state: &AppState, session: &Session, id: &str) -> Resul
     )
     .map_err(|_| Error::RoleSessionEnded("no longer valid"))?;
     Ok(Live {
+        open,
         claims,
         credentials,
     })

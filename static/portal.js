@@ -1,0 +1,22 @@
+// Filters the portal's accounts and roles as you type. Without it, the filter form does the
+// same on the server (`GET /?q=`).
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const input = document.getElementById("filter");
+  if (!input) return;
+  const filter = () => {
+    const needle = input.value.trim().toLowerCase();
+    for (const account of document.querySelectorAll("li.account")) {
+      const accountMatches = needle === "" || account.dataset.search.includes(needle);
+      let shown = 0;
+      for (const role of account.querySelectorAll("li.role")) {
+        const match = accountMatches || role.dataset.search.includes(needle);
+        role.hidden = !match;
+        if (match) shown += 1;
+      }
+      account.hidden = shown === 0;
+    }
+  };
+  input.addEventListener("input", filter);
+});
