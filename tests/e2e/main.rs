@@ -12,6 +12,7 @@
 mod admin;
 mod binary;
 mod console;
+mod console_browser;
 mod docker;
 mod limits;
 mod log_hygiene;

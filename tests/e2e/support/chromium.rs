@@ -112,6 +112,69 @@ impl Chromium {
     }
 }
 
+/// The page widths every screenshot is taken at: a desktop and a 375 px phone.
+const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 375, 812)];
+
+impl Chromium {
+    /// Saves screenshots of the current page at desktop and phone widths as
+    /// `target/e2e/<name>-desktop.png` and `…-phone.png`.
+    pub(crate) async fn screenshots(&self, name: &str) {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e");
+        std::fs::create_dir_all(&folder).unwrap();
+        for (label, width, height) in WIDTHS {
+            self.client.set_window_size(width, height).await.unwrap();
+            let png = self.client.screenshot().await.unwrap();
+            assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot of {name}");
+            std::fs::write(folder.join(format!("{name}-{label}.png")), png).unwrap();
+        }
+        let (_, width, height) = WIDTHS[0];
+        self.client.set_window_size(width, height).await.unwrap();
+    }
+
+    /// Runs axe-core (from `tests/peers/axe`, injected from its file) on the current page at
+    /// both widths; the serious and critical violations, as `rule: target` lines.
+    pub(crate) async fn accessibility_violations(&self) -> Vec<String> {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/peers/axe/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&script).unwrap_or_else(|e| {
+            panic!(
+                "axe-core is not installed ({e}): run `make test-deps` (npm ci in tests/peers/axe)"
+            )
+        });
+        let mut found = Vec::new();
+        for (label, width, height) in WIDTHS {
+            self.client.set_window_size(width, height).await.unwrap();
+            self.client.execute(&source, vec![]).await.unwrap();
+            let violations = self
+                .client
+                .execute_async(
+                    "const done = arguments[arguments.length - 1];\
+                     axe.run(document, {resultTypes: ['violations']})\
+                       .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                         .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\
+                       .catch(e => done(['axe failed: ' + e]));",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            for violation in violations.as_array().cloned().unwrap_or_default() {
+                found.push(format!(
+                    "{label}: {}",
+                    violation.as_str().unwrap_or_default()
+                ));
+            }
+        }
+        let (_, width, height) = WIDTHS[0];
+        self.client.set_window_size(width, height).await.unwrap();
+        found
+    }
+
+    /// The current page's HTML source.
+    pub(crate) async fn source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = Command::new("kill")
