@@ -63,6 +63,18 @@ impl Server {
         Ok(Self { listener, state })
     }
 
+    /// [`Server::start_demo`] on the loopback with `mappings` instead of the sample ones
+    /// (for benchmarks: the demo provider with a large directory).
+    pub async fn start_demo_with(mappings: Mappings) -> anyhow::Result<Self> {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let bound = listener.local_addr()?;
+        let public_url =
+            PublicUrl::parse(&format!("http://{bound}")).map_err(anyhow::Error::msg)?;
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let state = demo_state_on(bound, public_url, clock, mappings)?;
+        Ok(Self { listener, state })
+    }
+
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
@@ -90,11 +102,21 @@ pub fn demo_state(
     public_url: PublicUrl,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
+    let mappings = Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
+    demo_state_on(bound, public_url, clock, mappings)
+}
+
+/// The demo's state with `mappings`.
+fn demo_state_on(
+    bound: SocketAddr,
+    public_url: PublicUrl,
+    clock: Arc<dyn Clock>,
+    mappings: Mappings,
+) -> anyhow::Result<AppState> {
     let stores = Stores::memory(clock.clone());
     let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
         .context("starting the demo identity provider")?;
     let config = demo::config(bound, public_url, provider.idp_config());
-    let mappings = Mappings::sample().map_err(|problems| anyhow::anyhow!(problems.join("\n")))?;
     let mappings = Arc::new(MappingsHandle::fixed(mappings, clock.clone()));
     build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)
 }

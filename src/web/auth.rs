@@ -213,6 +213,10 @@ async fn finish_sign_in(
     Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
 }
 
+/// Offered roles one sign-in event lists (with the total), so that an event stays far below
+/// CloudTrail's 256 KB even for a person offered thousands of roles.
+const MAX_AUDITED_ROLES: usize = 100;
+
 /// The mapping decision at sign-in, for the audit log: the roles offered and the rules that
 /// granted them.
 fn mapping_decision(state: &AppState, identity: &Identity) -> serde_json::Value {
@@ -227,9 +231,14 @@ fn mapping_decision(state: &AppState, identity: &Identity) -> serde_json::Value 
     let roles: Vec<serde_json::Value> = offer
         .roles
         .iter()
+        .take(MAX_AUDITED_ROLES)
         .map(|r| serde_json::json!({ "roleArn": r.role_arn, "grantedBy": r.granted_by, "trustedBy": r.trusted_by }))
         .collect();
-    serde_json::json!({ "mfa": identity.mfa, "offeredRoles": roles })
+    serde_json::json!({
+        "mfa": identity.mfa,
+        "offeredRoleCount": offer.roles.len(),
+        "offeredRoles": roles,
+    })
 }
 
 #[derive(Debug, Deserialize)]

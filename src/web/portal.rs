@@ -4,6 +4,8 @@
 //! and "Access keys". `POST /favourites` stars or unstars an account or role and
 //! `POST /preferences` turns recents on or off; both are kept per person in the store.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Router;
@@ -47,7 +49,13 @@ struct AccountRoles {
     colour: String,
     favourite: bool,
     roles: Vec<RoleRow>,
+    /// Shown as a link to its roles (the two-step view), not with them.
+    collapsed: bool,
 }
+
+/// Past this many accounts the portal lists accounts first and each account's roles on
+/// their own page (`?account=`), except for favourites, which stay open.
+const TWO_STEP_ACCOUNTS: usize = 30;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "portal.html")]
@@ -64,11 +72,12 @@ struct PortalPage {
     recents_off: bool,
 }
 
-/// `?q=`.
+/// `?q=` filters; `?account=` opens one account (the two-step view's second step).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PortalQuery {
     q: String,
+    account: String,
 }
 
 /// The longest filter text looked at.
@@ -93,7 +102,14 @@ async fn portal(
             .collect()
     };
     let query_text: String = query.q.trim().chars().take(MAX_QUERY).collect();
-    let accounts = group_by_account(&state, roles, &preferences, &query_text.to_lowercase());
+    let mut accounts = group_by_account(&state, roles, &preferences, &query_text.to_lowercase());
+    if !query.account.is_empty() {
+        accounts.retain(|a| a.id == query.account);
+    } else if accounts.len() > TWO_STEP_ACCOUNTS {
+        for account in &mut accounts {
+            account.collapsed = !(account.favourite || account.roles.iter().any(|r| r.favourite));
+        }
+    }
     let mfa_minutes = signed_in
         .identity
         .mfa_age(state.clock.unix_seconds())
@@ -131,10 +147,12 @@ fn group_by_account(
 ) -> Vec<AccountRoles> {
     let mappings = state.mappings.current();
     let mut accounts: Vec<AccountRoles> = Vec::new();
+    let mut account_at: HashMap<String, usize> = HashMap::new();
     for role in roles {
-        let position = match accounts.iter().position(|a| a.id == role.account_id) {
-            Some(position) => position,
+        let position = match account_at.get(&role.account_id) {
+            Some(&position) => position,
             None => {
+                account_at.insert(role.account_id.clone(), accounts.len());
                 let colour = mappings
                     .directory
                     .account(&role.account_id)
@@ -146,6 +164,7 @@ fn group_by_account(
                     colour,
                     favourite: preferences.is_favourite(&format!("account:{}", role.account_id)),
                     roles: Vec::new(),
+                    collapsed: false,
                 });
                 accounts.len() - 1
             }

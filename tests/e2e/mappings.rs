@@ -23,7 +23,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 fn the_sample_passes_check() {
     let (code, stdout, stderr) = run(&["mappings", "check"]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stdout, "3 accounts, 7 roles, 12 rules, 0 lint warnings\n");
+    assert_eq!(stdout, "3 accounts, 8 roles, 12 rules, 0 lint warnings\n");
 }
 
 #[test]

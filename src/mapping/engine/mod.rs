@@ -67,7 +67,7 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
         rules: Vec::with_capacity(positions.len()),
         candidates: Vec::new(),
     };
-    let mut candidates: Vec<Candidate> = Vec::with_capacity(positions.len());
+    let mut candidates = Candidates::with_capacity(positions.len());
     for rule in positions.iter().filter_map(|p| rules.rules.get(*p)) {
         if rule.deny {
             continue;
@@ -76,10 +76,7 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
         match rule.when.evaluate(&subject) {
             Ok(bindings) if !bindings.is_empty() => {
                 for binding in &bindings {
-                    add_candidate(
-                        &mut candidates,
-                        render(rule, grant, input.identity, binding),
-                    );
+                    candidates.add(render(rule, grant, input.identity, binding));
                 }
                 explanation.rules.push(outcome(
                     rule,
@@ -98,18 +95,26 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
     }
     if input.honour_idp_roles {
         for candidate in idp_asserted(input.identity) {
-            add_candidate(&mut candidates, candidate);
+            candidates.add(candidate);
         }
     }
     // Sized up front: these vectors of large items would otherwise regrow mid-evaluation.
+    let candidates = candidates.list;
     let mut roles = Vec::with_capacity(candidates.len());
-    explanation.candidates.reserve_exact(candidates.len());
+    let mut offered_at: foldhash::HashMap<String, usize> =
+        foldhash::HashMap::with_capacity_and_hasher(
+            candidates.len(),
+            foldhash::fast::RandomState::default(),
+        );
+    if input.explain {
+        explanation.candidates.reserve_exact(candidates.len());
+    }
     let mut claims = ClaimContexts::new(input, directory);
     for candidate in candidates {
         let (result, outcome) = check(rules, directory, input, &mut claims, candidate);
-        explanation.candidates.push(outcome);
+        explanation.candidates.extend(outcome);
         if let Some(role) = result {
-            merge_offer(&mut roles, role);
+            merge_offer(&mut roles, &mut offered_at, role);
         }
     }
     roles.sort_by(|a, b| (&a.account_alias, &a.role_name).cmp(&(&b.account_alias, &b.role_name)));
@@ -118,16 +123,30 @@ pub fn evaluate(rules: &RuleSet, directory: &Directory, input: &MappingInput<'_>
 
 /// Adds `role`, or merges its granting rules into an earlier offer of the same role (granted
 /// once by account id and once by alias, say). The first grant's settings stand.
-fn merge_offer(roles: &mut Vec<OfferedRole>, role: OfferedRole) {
-    match roles.iter_mut().find(|r| r.role_arn == role.role_arn) {
-        Some(existing) => {
-            for rule in role.granted_by {
-                if !existing.granted_by.contains(&rule) {
-                    existing.granted_by.push(rule);
-                }
-            }
+/// `offered_at` indexes `roles` by role ARN, so a person offered thousands of roles costs no
+/// quadratic search.
+fn merge_offer(
+    roles: &mut Vec<OfferedRole>,
+    offered_at: &mut foldhash::HashMap<String, usize>,
+    role: OfferedRole,
+) {
+    match offered_at
+        .get(&role.role_arn)
+        .and_then(|&at| roles.get_mut(at))
+    {
+        Some(existing) => merge_rules(&mut existing.granted_by, role.granted_by),
+        None => {
+            offered_at.insert(role.role_arn.clone(), roles.len());
+            roles.push(role);
         }
-        None => roles.push(role),
+    }
+}
+
+fn merge_rules(into: &mut Vec<String>, rules: Vec<String>) {
+    for rule in rules {
+        if !into.contains(&rule) {
+            into.push(rule);
+        }
     }
 }
 
@@ -140,20 +159,33 @@ fn outcome(rule: &Rule, outcome: &'static str, detail: String) -> RuleOutcome {
     }
 }
 
-/// Adds `candidate`, merging it into an earlier grant of the same account and role.
-fn add_candidate(candidates: &mut Vec<Candidate>, candidate: Candidate) {
-    match candidates
-        .iter_mut()
-        .find(|c| c.account == candidate.account && c.role == candidate.role)
-    {
-        Some(existing) => {
-            for rule in candidate.granted_by {
-                if !existing.granted_by.contains(&rule) {
-                    existing.granted_by.push(rule);
-                }
+/// The granted (account, role) pairs in grant order, indexed so that merging stays linear.
+struct Candidates {
+    list: Vec<Candidate>,
+    at: foldhash::HashMap<(String, String), usize>,
+}
+
+impl Candidates {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            list: Vec::with_capacity(capacity),
+            at: foldhash::HashMap::with_capacity_and_hasher(
+                capacity,
+                foldhash::fast::RandomState::default(),
+            ),
+        }
+    }
+
+    /// Adds `candidate`, merging it into an earlier grant of the same account and role.
+    fn add(&mut self, candidate: Candidate) {
+        let key = (candidate.account.clone(), candidate.role.clone());
+        match self.at.get(&key).and_then(|&at| self.list.get_mut(at)) {
+            Some(existing) => merge_rules(&mut existing.granted_by, candidate.granted_by),
+            None => {
+                self.at.insert(key, self.list.len());
+                self.list.push(candidate);
             }
         }
-        None => candidates.push(candidate),
     }
 }
 
@@ -235,8 +267,14 @@ fn check(
     input: &MappingInput<'_>,
     claims: &mut ClaimContexts<'_>,
     candidate: Candidate,
-) -> (Option<OfferedRole>, CandidateOutcome) {
+) -> (Option<OfferedRole>, Option<CandidateOutcome>) {
     let (offered, outcome, detail) = offer(rules, directory, input, claims, &candidate);
+    // Without an explanation the grant's rules move into the offer instead of being copied.
+    let (offer_rules, outcome_rules) = if input.explain {
+        (candidate.granted_by.clone(), candidate.granted_by)
+    } else {
+        (candidate.granted_by, Vec::new())
+    };
     let offered = offered.map(|passed| OfferedRole {
         account_id: passed.account.id.as_str().to_owned(),
         account_alias: passed.account.alias.clone(),
@@ -251,16 +289,16 @@ fn check(
         transitive_tag_keys: candidate.transitive_tag_keys,
         source_identity: candidate.source_identity,
         session_name: passed.session_name,
-        granted_by: candidate.granted_by.clone(),
+        granted_by: offer_rules,
         trusted_by: passed.trusted_by,
     });
-    let outcome = CandidateOutcome {
+    let outcome = input.explain.then_some(CandidateOutcome {
         account: candidate.account,
         role: candidate.role,
-        granted_by: candidate.granted_by,
+        granted_by: outcome_rules,
         outcome,
         detail,
-    };
+    });
     (offered, outcome)
 }
 

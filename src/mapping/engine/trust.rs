@@ -19,8 +19,9 @@ pub(super) struct ClaimContexts<'a> {
     input: &'a MappingInput<'a>,
     directory: &'a Directory,
     built: HashMap<String, Arc<RequestContext>>,
-    /// (provider, session name, context): a handful, so searched in order.
-    sessions: Vec<(String, String, Arc<RequestContext>)>,
+    /// By (provider, session name): one provider per account, so a person offered roles in
+    /// a thousand accounts has a thousand of them.
+    sessions: HashMap<(String, String), Arc<RequestContext>>,
 }
 
 impl<'a> ClaimContexts<'a> {
@@ -29,18 +30,15 @@ impl<'a> ClaimContexts<'a> {
             input,
             directory,
             built: HashMap::new(),
-            sessions: Vec::new(),
+            sessions: HashMap::new(),
         }
     }
 
     /// The claims as seen through `provider`, plus `aws:FederatedProvider` and
     /// `sts:RoleSessionName`.
     fn for_session(&mut self, provider: &str, session_name: &str) -> Arc<RequestContext> {
-        if let Some((_, _, built)) = self
-            .sessions
-            .iter()
-            .find(|(p, n, _)| p == provider && n == session_name)
-        {
+        let key = (provider.to_owned(), session_name.to_owned());
+        if let Some(built) = self.sessions.get(&key) {
             return built.clone();
         }
         let mut context = RequestContext::over(self.for_provider(provider));
@@ -51,11 +49,7 @@ impl<'a> ClaimContexts<'a> {
         .apply(&mut context);
         context.insert_one("sts:RoleSessionName", session_name.to_owned());
         let context = Arc::new(context);
-        self.sessions.push((
-            provider.to_owned(),
-            session_name.to_owned(),
-            context.clone(),
-        ));
+        self.sessions.insert(key, context.clone());
         context
     }
 
