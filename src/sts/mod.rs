@@ -4,6 +4,7 @@
 //! Knows nothing of templates or pages; the rules are plain functions over plain values,
 //! and the store is reached only through its traits.
 
+mod access;
 pub mod api;
 mod assume;
 mod error;
@@ -13,6 +14,7 @@ mod permissions;
 mod sigv4;
 mod token;
 
+pub use access::{AccessLevel, ServiceAccess, service_access};
 pub use assume::{
     AssumeRequest, Assumer, Caller, Credentials, DEFAULT_DURATION, MIN_DURATION, RoleSession,
     assume,

@@ -90,48 +90,78 @@ pub fn evaluate_session(
     request: SessionRequest<'_>,
     context: &RequestContext,
 ) -> Evaluation {
-    let SessionRequest {
-        action,
-        resource,
-        resource_account,
-    } = request;
-    let principal = session_principal(claims);
-    let Some((_, role)) = directory.role_by_arn(&claims.role) else {
-        return evaluate(
-            &PolicySet::default(),
-            &Request {
-                action,
-                resource,
-                principal: &principal,
-                context,
-                resource_account: None,
-            },
-        );
-    };
-    let mut identity: Vec<Policy> = role
-        .managed_policy_arns
-        .iter()
-        .filter_map(|arn| directory.policy(arn).cloned())
-        .collect();
-    identity.extend(role.inline_policies.iter().cloned());
-    let boundary = role
-        .permissions_boundary
-        .as_deref()
-        .and_then(|arn| directory.policy(arn));
-    let set = PolicySet {
-        identity: &identity,
-        resource: None,
-        boundary,
-        session: session_policies,
-    };
-    evaluate(
-        &set,
-        &Request {
+    BoundPolicies::new(directory, claims, session_policies).evaluate(request, context)
+}
+
+/// The policies that bind one session, gathered once to decide several requests.
+pub(super) struct BoundPolicies<'a> {
+    principal: Principal,
+    /// `None` when the directory no longer has the role: nothing is allowed.
+    identity: Option<Vec<Policy>>,
+    boundary: Option<&'a Policy>,
+    session: &'a [Policy],
+}
+
+impl<'a> BoundPolicies<'a> {
+    pub(super) fn new(
+        directory: &'a Directory,
+        claims: &SessionClaims,
+        session_policies: &'a [Policy],
+    ) -> Self {
+        let role = directory.role_by_arn(&claims.role).map(|(_, role)| role);
+        let identity = role.map(|role| {
+            role.managed_policy_arns
+                .iter()
+                .filter_map(|arn| directory.policy(arn).cloned())
+                .chain(role.inline_policies.iter().cloned())
+                .collect()
+        });
+        let boundary = role
+            .and_then(|role| role.permissions_boundary.as_deref())
+            .and_then(|arn| directory.policy(arn));
+        Self {
+            principal: session_principal(claims),
+            identity,
+            boundary,
+            session: session_policies,
+        }
+    }
+
+    /// The decision for `request` in `context`.
+    pub(super) fn evaluate(
+        &self,
+        request: SessionRequest<'_>,
+        context: &RequestContext,
+    ) -> Evaluation {
+        let SessionRequest {
             action,
             resource,
-            principal: &principal,
+            resource_account,
+        } = request;
+        let request = Request {
+            action,
+            resource,
+            principal: &self.principal,
             context,
             resource_account,
-        },
-    )
+        };
+        match &self.identity {
+            None => evaluate(
+                &PolicySet::default(),
+                &Request {
+                    resource_account: None,
+                    ..request
+                },
+            ),
+            Some(identity) => evaluate(
+                &PolicySet {
+                    identity,
+                    resource: None,
+                    boundary: self.boundary,
+                    session: self.session,
+                },
+                &request,
+            ),
+        }
+    }
 }

@@ -62,6 +62,11 @@ async fn signing_in_to_a_role_opens_its_console_home() {
         "arn:aws:iam::aws:policy/PowerUserAccess",
         "data-expires=",
         "<script src=\"/static/console.js\" defer></script>",
+        // What can I do: PowerUserAccess by service, each line probed through the engine.
+        "<td><code>Every service</code></td><td><strong>full access</strong></td><td><code>all but account:*, all but iam:*, all but organizations:*</code></td>",
+        "<td><code>iam</code></td><td>partial</td>",
+        "<td><code>account</code></td><td>read</td>",
+        "<td><code>organizations</code></td><td>read</td>",
     ] {
         assert!(html.contains(expected), "{expected} missing: {html}");
     }
@@ -347,6 +352,8 @@ async fn switch_role_chains_into_another_account_and_goes_back() {
         ">in 60 min</time>",
         &format!("<a href=\"/console/{from}\">Back to Developer @ sandbox</a>"),
         ">stg-deploy</a>",
+        // The developer boundary denies IAM: PowerUserAccess's IAM actions are not granted.
+        "<td><code>iam</code></td><td>no access</td>",
     ] {
         assert!(home.contains(expected), "{expected} missing: {home}");
     }

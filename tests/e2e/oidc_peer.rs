@@ -71,7 +71,7 @@ async fn sign_in(setup: &Setup, client: &reqwest::Client, login: &str) {
 /// `alias/Role` for each role the portal offers.
 fn offered(html: &str) -> Vec<String> {
     let mut roles = Vec::new();
-    for account in html.split("<li class=\"account\">").skip(1) {
+    for account in html.split("<li class=\"account\"").skip(1) {
         let meta = account.find("<span class=\"meta\">").unwrap() + 19;
         let alias = account[meta..].split(" · ").next().unwrap();
         for role in account.split("<span class=\"role-name\"><strong>").skip(1) {

@@ -116,6 +116,11 @@ impl Statement {
     pub fn conditions(&self) -> &[Condition] {
         &self.conditions
     }
+
+    /// The action patterns as written (`s3:Get*`, `*`), and whether they are a `NotAction`.
+    pub fn action_patterns(&self) -> (Vec<&str>, bool) {
+        (strings_of(&self.actions.written), self.actions.negated)
+    }
 }
 
 /// The statements of a policy by the service prefix of their actions, so evaluation looks

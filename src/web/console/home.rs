@@ -20,7 +20,10 @@ use super::super::{AppState, Error};
 use super::open::{Live, all, forget, live};
 use crate::policy::{Decision, RequestContext};
 use crate::store::RevocationTarget;
-use crate::sts::{SessionRequest, evaluate_session, parse_session_policies, session_context};
+use crate::sts::{
+    AccessLevel, SessionRequest, evaluate_session, parse_session_policies, service_access,
+    session_context,
+};
 
 /// One policy as the console shows it.
 pub(super) struct PolicyView {
@@ -35,6 +38,15 @@ pub(super) struct Simulation {
     allowed: bool,
     statements: Vec<String>,
     missing_keys: Vec<String>,
+}
+
+/// One service's access, as the console shows it.
+pub(super) struct ServiceRow {
+    service: String,
+    level: &'static str,
+    full: bool,
+    allowed: String,
+    denied: String,
 }
 
 /// A past switch, as a link to the prefilled form.
@@ -67,6 +79,8 @@ pub(super) struct ConsolePage {
     expires_unix: u64,
     minutes_left: u64,
     policies: Vec<PolicyView>,
+    /// "What can I do", by service.
+    services: Vec<ServiceRow>,
     others: Vec<OtherSession>,
     /// The session this one was switched from, while it is open.
     parent: Option<OtherSession>,
@@ -219,6 +233,25 @@ async fn page(
         ));
     }
 
+    let services = service_access(
+        directory,
+        claims,
+        &session_policies,
+        &session_context(claims, now, RequestContext::default()),
+    )
+    .into_iter()
+    .map(|access| ServiceRow {
+        service: if access.service == "*" {
+            "Every service".to_owned()
+        } else {
+            access.service
+        },
+        level: access.level.as_str(),
+        full: access.level == AccessLevel::Full,
+        allowed: access.allowed.join(", "),
+        denied: access.denied.join(", "),
+    })
+    .collect();
     let (simulation, problem) = if form.action.trim().is_empty() {
         (None, None)
     } else {
@@ -270,6 +303,7 @@ async fn page(
         expires_unix: claims.exp,
         minutes_left: claims.exp.saturating_sub(now_unix).div_ceil(60),
         policies,
+        services,
         others,
         parent,
         switches,
