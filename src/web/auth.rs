@@ -53,6 +53,26 @@ struct IdpChoice {
     display_name: String,
     /// Where its logo is served, if it has one.
     logo: Option<String>,
+    /// `OpenID Connect` or `SAML 2.0`.
+    protocol: &'static str,
+    /// Whether this browser signed in through it last time.
+    last_used: bool,
+}
+
+/// The cookie that remembers which provider this browser chose last: a provider's name, not
+/// an identity, read only by the sign-in page.
+const LAST_IDP_COOKIE: &str = "rolegate_last_idp";
+
+/// The provider named by the last-choice cookie in `headers`, when one is configured.
+fn last_idp(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LAST_IDP_COOKIE)
+        .map(|(_, value)| value.to_owned())
 }
 
 #[derive(Template, WebTemplate)]
@@ -61,7 +81,12 @@ struct LoginPage {
     idps: Vec<IdpChoice>,
 }
 
-async fn login_page(State(state): State<AppState>, Query(query): Query<ReturnTo>) -> LoginPage {
+async fn login_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ReturnTo>,
+) -> LoginPage {
+    let last = last_idp(&headers);
     let return_to = query.safe();
     let suffix = if return_to == "/" {
         String::new()
@@ -69,15 +94,19 @@ async fn login_page(State(state): State<AppState>, Query(query): Query<ReturnTo>
         let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
         format!("?return_to={encoded}")
     };
-    let idps = state
+    let mut idps: Vec<IdpChoice> = state
         .idps
         .iter()
         .map(|idp| IdpChoice {
             href: format!("/login/{}{suffix}", idp.name()),
             display_name: idp.display_name().to_owned(),
             logo: idp.logo().map(|_| format!("/login/{}/logo", idp.name())),
+            protocol: "OpenID Connect",
+            last_used: last.as_deref() == Some(idp.name().as_str()),
         })
         .collect();
+    // The last choice first; the rest keep the configured order.
+    idps.sort_by_key(|idp| !idp.last_used);
     LoginPage { idps }
 }
 
@@ -111,7 +140,7 @@ async fn start_sign_in(
     Path(idp): Path<String>,
     Query(query): Query<StartQuery>,
     session: Session,
-) -> Result<Redirect, Error> {
+) -> Result<Response, Error> {
     let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
     let options = SignInOptions::parse(query.prompt.as_deref(), query.max_age.as_deref())?;
     let return_to = query.return_to.safe().to_owned();
@@ -144,7 +173,16 @@ async fn start_sign_in(
     if session.get::<Identity>(session::IDENTITY).await?.is_none() {
         session.set_expiry(Some(session::pending_expiry(state.clock.now())));
     }
-    Ok(Redirect::to(&url))
+    let secure = if state.public_url.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let remember = format!(
+        "{LAST_IDP_COOKIE}={}; Path=/login; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
+        provider.name()
+    );
+    Ok(([(header::SET_COOKIE, remember)], Redirect::to(&url)).into_response())
 }
 
 /// The callback, audited whether the sign-in succeeds or not.

@@ -101,7 +101,7 @@ async fn session_id_changes_at_sign_in() {
     let server = DemoServer::start().await;
     let client = browser();
     let started = client.get(server.url("/login/demo")).send().await.unwrap();
-    let before = started.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let before = session_cookie(&started);
     let authorize = location(&started);
     let mut form = query_pairs(&authorize);
     form.push(("subject".into(), "demo-alice".into()));
@@ -112,7 +112,7 @@ async fn session_id_changes_at_sign_in() {
         .await
         .unwrap();
     let done = client.get(location(&approved)).send().await.unwrap();
-    let after = done.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let after = session_cookie(&done);
     let id = |c: &str| c.split(';').next().unwrap().to_owned();
     assert_ne!(
         id(&before),
@@ -421,7 +421,8 @@ async fn unauthenticated_sign_in_starts_expire_with_the_pending_sign_in() {
     for _ in 0..FLOOD {
         let response = start(None).await.unwrap();
         assert_eq!(response.status(), 303);
-        let cookie = response.headers()["set-cookie"].to_str().unwrap();
+        let cookie = session_cookie(&response);
+        let cookie = cookie.as_str();
         // Finding #10.10: a browser-session cookie, gone when the browser closes.
         assert!(cookie.starts_with("rolegate_session="), "{cookie}");
         assert!(!cookie.to_ascii_lowercase().contains("max-age"), "{cookie}");
@@ -431,13 +432,7 @@ async fn unauthenticated_sign_in_starts_expire_with_the_pending_sign_in() {
     assert_eq!(entries().await, baseline + 2 * FLOOD);
     // One browser starting again and again keeps at most five pending sign-ins.
     let first = start(None).await.unwrap();
-    let cookie = first.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = session_cookie(&first).split(';').next().unwrap().to_owned();
     for _ in 0..50 {
         let again = start(Some(cookie.clone())).await.unwrap();
         assert_eq!(again.status(), 303);
@@ -486,4 +481,74 @@ async fn demo_token_endpoint_answers_malformed_requests_as_oauth_json() {
     );
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
+}
+
+/// The sign-in page remembers the provider this browser chose last (a cookie naming the
+/// provider, not the person), lists it first and marks it; a cookie naming no configured
+/// provider changes nothing and is never echoed.
+#[tokio::test]
+async fn the_sign_in_page_remembers_the_last_provider_chosen() {
+    let server = DemoServer::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let fresh = page(&client, &server.url("/login")).await;
+    assert!(
+        fresh.contains("OpenID Connect") && !fresh.contains("last used"),
+        "{fresh}"
+    );
+    let started = client.get(server.url("/login/demo")).send().await.unwrap();
+    let cookie = started
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rolegate_last_idp="))
+        .expect("the choice is remembered")
+        .to_owned();
+    assert!(
+        cookie.starts_with("rolegate_last_idp=demo;")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("Path=/login"),
+        "{cookie}"
+    );
+    let remembered = client
+        .get(server.url("/login"))
+        .header("cookie", "rolegate_last_idp=demo")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        remembered.contains("OpenID Connect · last used"),
+        "{remembered}"
+    );
+    let tampered = client
+        .get(server.url("/login"))
+        .header("cookie", "rolegate_last_idp=<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !tampered.contains("last used") && !tampered.contains("alert(1)"),
+        "{tampered}"
+    );
+}
+
+/// The browser-session `Set-Cookie` of `response` (beside the last-provider cookie).
+fn session_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rolegate_session="))
+        .expect("a browser-session cookie")
+        .to_owned()
 }
