@@ -1,5 +1,5 @@
-//! The admin page for role sessions: `/admin/sessions` finds the active sessions of a role or
-//! of a person, and `POST /admin/sessions/revoke` ends one of them, every session of the
+//! The admin page for role sessions: `/admin/sessions` finds the active sessions of an
+//! account, a role or a person, and `POST /admin/sessions/revoke` ends one of them, every session of the
 //! role issued before now, or every session of the person, on every instance sharing the
 //! store. Each revocation is audited as the sessions API's are, by the admin who made it.
 
@@ -35,6 +35,9 @@ pub(super) fn router() -> Router<AppState> {
 /// Whose sessions the page shows: a role (its ARN) or a person (IdP and subject).
 #[derive(Debug, Default, Deserialize)]
 struct Filter {
+    /// An account id or alias: the sessions of every role in it.
+    #[serde(default)]
+    account: String,
     #[serde(default)]
     role_arn: String,
     #[serde(default)]
@@ -67,6 +70,7 @@ struct SessionsPage {
     csrf: String,
     roles: Vec<RoleChoice>,
     idps: Vec<String>,
+    account: String,
     role_arn: String,
     idp: String,
     subject: String,
@@ -83,8 +87,26 @@ async fn page(
     notice: Option<String>,
 ) -> Result<SessionsPage, Error> {
     let (role, owner) = (filter.role(), filter.owner());
-    let sessions = active_sessions(state, role, owner.as_deref()).await?;
     let mappings = state.mappings.current();
+    let account = Some(filter.account.trim())
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            mappings.directory.account(a).ok_or(Error::BadRequest(
+                "There is no such account (give its 12-digit id or its alias).",
+            ))
+        })
+        .transpose()?;
+    let sessions = match (account, role) {
+        // A role within the account, or every role of it.
+        (Some(account), None) => {
+            let mut sessions = Vec::new();
+            for arn in account.roles.iter().map(|r| r.arn.as_str()) {
+                sessions.extend(active_sessions(state, Some(arn), owner.as_deref()).await?);
+            }
+            sessions
+        }
+        _ => active_sessions(state, role, owner.as_deref()).await?,
+    };
     let roles = mappings
         .directory
         .accounts()
@@ -100,7 +122,8 @@ async fn page(
         csrf,
         roles,
         idps: state.idps.iter().map(|p| p.name().to_string()).collect(),
-        searched: role.is_some() || owner.is_some(),
+        searched: role.is_some() || owner.is_some() || account.is_some(),
+        account: filter.account,
         role_arn: filter.role_arn,
         idp: filter.idp,
         subject: filter.subject,

@@ -728,6 +728,22 @@ async fn admins_revoke_sessions_on_the_admin_page() {
         !listed.contains("SecretAccessKey") && !listed.contains("eyJ"),
         "no secret or token on the page"
     );
+    let by_account = page(&admin, &setup.server.url("/admin/sessions?account=shop")).await;
+    assert!(
+        by_account.contains(&victim_key) && by_account.contains(&other_key),
+        "an account's sessions: {by_account}"
+    );
+    let nowhere = admin
+        .get(setup.server.url("/admin/sessions?account=nowhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nowhere.status(), 400);
+    let mappings = page(&admin, &setup.server.url("/admin/mappings")).await;
+    assert!(
+        mappings.contains("href=\"/admin/sessions\""),
+        "linked from the mappings page"
+    );
     let csrf = hidden_input(&listed, "csrf").unwrap();
     let revoke = |form: Vec<(&'static str, String)>| {
         let admin = admin.clone();
