@@ -61,6 +61,9 @@ pub struct Config {
     pub limits: Limits,
     /// What the browser-session cookie is.
     pub session_cookie: SessionCookie,
+    /// `[login] straight_to_single_idp`: with exactly one provider, the sign-in page sends
+    /// people straight to it (not right after signing out).
+    pub straight_to_single_idp: bool,
     /// The audit log file (appended); standard output when not set.
     pub audit_file: Option<PathBuf>,
 }
@@ -246,6 +249,7 @@ impl Source<'_> {
             idps,
             limits,
             session_cookie: self.session_cookie(&raw.session),
+            straight_to_single_idp: raw.login.straight_to_single_idp.unwrap_or(false),
             audit_file: raw.audit.file.as_ref().map(|f| self.resolve(f.get_ref())),
         })
     }

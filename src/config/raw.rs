@@ -21,6 +21,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) session: RawSession,
     #[serde(default)]
+    pub(super) login: RawLogin,
+    #[serde(default)]
     pub(super) limits: RawLimits,
     #[serde(default)]
     pub(super) audit: RawAudit,
@@ -42,6 +44,13 @@ pub(super) struct RawKeys {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSession {
     pub(super) persistent_cookie: Option<bool>,
+}
+
+/// `[login]`: the sign-in page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLogin {
+    pub(super) straight_to_single_idp: Option<bool>,
 }
 
 /// `[limits]`: timeouts and caps of the HTTP edge.

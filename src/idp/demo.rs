@@ -521,6 +521,7 @@ pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Conf
         idps: vec![idp],
         limits: Limits::default(),
         session_cookie: SessionCookie::default(),
+        straight_to_single_idp: false,
         audit_file: None,
     }
 }

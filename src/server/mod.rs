@@ -176,6 +176,7 @@ fn build_state(
         audit: audit_sink(config)?,
         limits: config.limits,
         session_cookie: config.session_cookie,
+        straight_to_single_idp: config.straight_to_single_idp,
     })
 }
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::Extension;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -63,16 +63,30 @@ struct IdpChoice {
 /// an identity, read only by the sign-in page.
 const LAST_IDP_COOKIE: &str = "rolegate_last_idp";
 
-/// The provider named by the last-choice cookie in `headers`, when one is configured.
-fn last_idp(headers: &HeaderMap) -> Option<String> {
+/// The cookie that marks a browser that just signed out, so that the sign-in page does not
+/// send it straight back to the only provider (which would sign it in again).
+const SIGNED_OUT_COOKIE: &str = "rolegate_signed_out";
+
+/// The value of cookie `name` in `headers`.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LAST_IDP_COOKIE)
+        .find(|(key, _)| *key == name)
         .map(|(_, value)| value.to_owned())
+}
+
+/// A `Set-Cookie` value for a cookie the sign-in pages read.
+fn login_cookie(state: &AppState, name: &str, value: &str, max_age: u32) -> String {
+    let secure = if state.public_url.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path=/login; Max-Age={max_age}; SameSite=Lax; HttpOnly{secure}")
 }
 
 #[derive(Template, WebTemplate)]
@@ -85,8 +99,8 @@ async fn login_page(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<ReturnTo>,
-) -> LoginPage {
-    let last = last_idp(&headers);
+) -> Response {
+    let last = cookie(&headers, LAST_IDP_COOKIE);
     let return_to = query.safe();
     let suffix = if return_to == "/" {
         String::new()
@@ -107,7 +121,13 @@ async fn login_page(
         .collect();
     // The last choice first; the rest keep the configured order.
     idps.sort_by_key(|idp| !idp.last_used);
-    LoginPage { idps }
+    let just_signed_out = cookie(&headers, SIGNED_OUT_COOKIE).is_some();
+    match idps.as_slice() {
+        [only] if state.straight_to_single_idp && !just_signed_out => {
+            Redirect::to(&only.href).into_response()
+        }
+        _ => LoginPage { idps }.into_response(),
+    }
 }
 
 /// A provider's logo, from its `logo_file`.
@@ -173,16 +193,22 @@ async fn start_sign_in(
     if session.get::<Identity>(session::IDENTITY).await?.is_none() {
         session.set_expiry(Some(session::pending_expiry(state.clock.now())));
     }
-    let secure = if state.public_url.is_https() {
-        "; Secure"
-    } else {
-        ""
-    };
-    let remember = format!(
-        "{LAST_IDP_COOKIE}={}; Path=/login; Max-Age=31536000; SameSite=Lax; HttpOnly{secure}",
-        provider.name()
+    let remember = login_cookie(
+        &state,
+        LAST_IDP_COOKIE,
+        provider.name().as_str(),
+        31_536_000,
     );
-    Ok(([(header::SET_COOKIE, remember)], Redirect::to(&url)).into_response())
+    // Signing in again ends the signed-out mark.
+    let forget_sign_out = login_cookie(&state, SIGNED_OUT_COOKIE, "", 0);
+    Ok((
+        AppendHeaders([
+            (header::SET_COOKIE, remember),
+            (header::SET_COOKIE, forget_sign_out),
+        ]),
+        Redirect::to(&url),
+    )
+        .into_response())
 }
 
 /// The callback, audited whether the sign-in succeeds or not.
@@ -306,15 +332,22 @@ async fn logout(
     session::verify_csrf(&session, &form.csrf).await?;
     let identity: Option<Identity> = session.get(session::IDENTITY).await?;
     session.flush().await?;
+    let signed_out = [(
+        header::SET_COOKIE,
+        login_cookie(&state, SIGNED_OUT_COOKIE, "1", 600),
+    )];
     let Some(provider) = identity.and_then(|identity| state.idps.get(identity.idp.as_str())) else {
-        return Ok(Redirect::to("/login").into_response());
+        return Ok((signed_out, Redirect::to("/login")).into_response());
     };
     match provider.logout_url(&state.public_url.join("/login")).await {
-        Some(continue_to) => Ok(SigningOutPage {
-            provider: provider.display_name().to_owned(),
-            continue_to,
-        }
-        .into_response()),
-        None => Ok(Redirect::to("/login").into_response()),
+        Some(continue_to) => Ok((
+            signed_out,
+            SigningOutPage {
+                provider: provider.display_name().to_owned(),
+                continue_to,
+            },
+        )
+            .into_response()),
+        None => Ok((signed_out, Redirect::to("/login")).into_response()),
     }
 }

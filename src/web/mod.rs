@@ -103,6 +103,8 @@ pub struct AppState {
     pub limits: Limits,
     /// What the browser-session cookie is.
     pub session_cookie: SessionCookie,
+    /// Whether the sign-in page sends people straight to the only provider.
+    pub straight_to_single_idp: bool,
     /// The keys of role sessions.
     pub session_keys: Arc<SessionKeys>,
     /// Where audit events go.

@@ -611,3 +611,43 @@ async fn sign_ins_are_audited_with_the_mapping_decision() {
     assert_eq!(events[1]["errorCode"], "ValidationError", "{}", events[1]);
     assert!(!log.contains("eyJ") && !log.contains("code="), "{log}");
 }
+
+/// `[login] straight_to_single_idp`: with one provider the sign-in page sends people straight
+/// to it, except right after they signed out (which would sign them in again at once).
+#[tokio::test]
+async fn the_only_provider_is_chosen_at_once_except_after_signing_out() {
+    let provider = TestProvider::start().await;
+    let server =
+        ConfiguredServer::with_oidc(&provider.issuer, "\n[login]\nstraight_to_single_idp = true")
+            .await;
+    let client = browser();
+    let straight = client.get(server.url("/login")).send().await.unwrap();
+    assert_eq!(location(&straight), "/login/test");
+    assert_eq!(location(&sign_in(&server, &client).await), "/");
+    let portal = page(&client, &server.url("/")).await;
+    let csrf = crate::support::hidden_input(&portal, "csrf").unwrap();
+    let signed_out = client
+        .post(server.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let mark = signed_out
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("rolegate_signed_out=1"))
+        .expect("signing out marks the browser")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let after = client
+        .get(server.url("/login"))
+        .header("cookie", &mark)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 200, "the choice is shown after signing out");
+}
