@@ -1,8 +1,11 @@
-// Filters the portal's accounts and roles as you type. Without it, the filter form does the
-// same on the server (`GET /?q=`).
+// Filters the portal's accounts and roles as you type (without it, the filter form does the
+// same on the server, `GET /?q=`), and opens the only role at once when the person chose so.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
+  // The person chose to open their only role at once: the form carries the CSRF token.
+  const autostart = document.getElementById("autostart");
+  if (autostart) autostart.requestSubmit(autostart.querySelector("button[name=then]"));
   const input = document.getElementById("filter");
   if (!input) return;
   const filter = () => {

@@ -70,14 +70,21 @@ struct PortalPage {
     accounts: Vec<AccountRoles>,
     recents: Vec<OfferedRole>,
     recents_off: bool,
+    /// Whether the only offered role opens at once (the person's choice).
+    straight_to_single_role: bool,
+    /// The only offered role, to open now (`portal.js` submits its form; without JS the
+    /// person clicks).
+    autostart: Option<OfferedRole>,
 }
 
-/// `?q=` filters; `?account=` opens one account (the two-step view's second step).
+/// `?q=` filters; `?account=` opens one account (the two-step view's second step);
+/// `?stay=1` stays on the portal even when the only role would open at once.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct PortalQuery {
     q: String,
     account: String,
+    stay: String,
 }
 
 /// The longest filter text looked at.
@@ -101,6 +108,12 @@ async fn portal(
             .filter_map(|arn| roles.iter().find(|r| &r.role_arn == arn).cloned())
             .collect()
     };
+    let autostart = match roles.as_slice() {
+        [only] if preferences.straight_to_single_role && query.stay.is_empty() => {
+            Some(only.clone())
+        }
+        _ => None,
+    };
     let query_text: String = query.q.trim().chars().take(MAX_QUERY).collect();
     let mut accounts = group_by_account(&state, roles, &preferences, &query_text.to_lowercase());
     if !query.account.is_empty() {
@@ -123,6 +136,8 @@ async fn portal(
         accounts,
         recents,
         recents_off: preferences.recents_off,
+        straight_to_single_role: preferences.straight_to_single_role,
+        autostart,
     })
 }
 
@@ -232,15 +247,26 @@ async fn toggle_favourite(
     Ok(back_to_portal(&form.q))
 }
 
-/// `POST /preferences`.
+/// `POST /preferences`: one setting at a time.
 #[derive(Debug, Deserialize)]
 struct PreferencesForm {
     #[serde(default)]
     csrf: String,
-    /// `on` or `off`.
-    recents: String,
+    /// Recently used roles: `on` or `off`.
+    recents: Option<String>,
+    /// Opening the only offered role at once: `on` or `off`.
+    straight: Option<String>,
     #[serde(default)]
     q: String,
+}
+
+/// `on` or `off`.
+fn switch(value: &str) -> Result<bool, Error> {
+    match value {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(Error::BadRequest("A setting is `on` or `off`.")),
+    }
 }
 
 async fn set_preferences(
@@ -249,19 +275,30 @@ async fn set_preferences(
     Form(form): Form<PreferencesForm>,
 ) -> Result<Redirect, Error> {
     verify_csrf(&signed_in.session, &form.csrf).await?;
-    let recents_off = match form.recents.as_str() {
-        "on" => false,
-        "off" => true,
-        _ => return Err(Error::BadRequest("`recents` is `on` or `off`.")),
-    };
     let owner = signed_in.identity.owner_key();
     let mut preferences = Preferences::load(&state, &owner).await?;
-    preferences.recents_off = recents_off;
-    if recents_off {
-        preferences.recents.clear();
+    match (&form.recents, &form.straight) {
+        (Some(recents), None) => {
+            preferences.recents_off = !switch(recents)?;
+            if preferences.recents_off {
+                preferences.recents.clear();
+            }
+        }
+        (None, Some(straight)) => preferences.straight_to_single_role = switch(straight)?,
+        _ => return Err(Error::BadRequest("Change one setting at a time.")),
     }
     preferences.save(&state, &owner).await?;
-    Ok(back_to_portal(&form.q))
+    // Turning straight-through on stays here: the next visit opens the role.
+    let query = if form.straight.is_some() {
+        ""
+    } else {
+        form.q.as_str()
+    };
+    Ok(if form.straight.is_some() {
+        Redirect::to("/?stay=1")
+    } else {
+        back_to_portal(query)
+    })
 }
 
 fn back_to_portal(query: &str) -> Redirect {

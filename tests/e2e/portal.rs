@@ -148,3 +148,79 @@ async fn recently_used_roles_are_listed_until_turned_off() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+/// A person offered exactly one role may choose to open it at once: the portal then carries
+/// a CSRF-protected form for it that its script submits (without JS, one click), and
+/// `?stay=1` stays on the portal.
+#[tokio::test]
+async fn the_only_role_opens_at_once_when_the_person_chose_so() {
+    use crate::support::ConfiguredServer;
+    use crate::support::oidc_provider::{CLIENT_ID, TestProvider};
+    let provider = TestProvider::start().await;
+    let host = url::Url::parse(&provider.issuer)
+        .unwrap()
+        .host_str()
+        .unwrap()
+        .to_owned();
+    let server = ConfiguredServer::start(
+        crate::support::reserve_port(),
+        "test",
+        (CLIENT_ID, &provider.issuer),
+        "",
+        move |folder| {
+            let trust = format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Federated": "arn:aws:iam::111122223333:oidc-provider/{host}"}}, "Action": "sts:AssumeRoleWithWebIdentity"}}]}}"#
+            );
+            std::fs::write(
+                folder.join("mappings/directory/accounts.yaml"),
+                format!("accounts:\n  - id: \"111122223333\"\n    alias: shop\n    identity_providers:\n      - oidc: {host}\n        idp: test\n    roles:\n      - name: Clerk\n        trust_policy: {trust}\n"),
+            )
+            .unwrap();
+            std::fs::write(
+                folder.join("mappings/rules/rules.yaml"),
+                "rules:\n  - id: everyone-clerk\n    when:\n      idp: test\n    then:\n      account: shop\n      role: Clerk\n",
+            )
+            .unwrap();
+        },
+    )
+    .await;
+    let client = crate::support::browser();
+    let started = client.get(server.url("/login/test")).send().await.unwrap();
+    let approved = client.get(location(&started)).send().await.unwrap();
+    let done = client.get(location(&approved)).send().await.unwrap();
+    assert_eq!(location(&done), "/");
+
+    let portal = page(&client, &server.url("/")).await;
+    assert!(
+        !portal.contains("id=\"autostart\""),
+        "not unless chosen: {portal}"
+    );
+    assert!(portal.contains("Open my only role at once"), "{portal}");
+    let csrf = hidden_input(&portal, "csrf").unwrap();
+    let chosen = client
+        .post(server.url("/preferences"))
+        .form(&[("csrf", csrf.as_str()), ("straight", "on")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&chosen), "/?stay=1");
+    let stay = page(&client, &server.url("/?stay=1")).await;
+    assert!(!stay.contains("id=\"autostart\""), "{stay}");
+    let straight = page(&client, &server.url("/")).await;
+    assert!(
+        straight.contains("<form id=\"autostart\" method=\"post\" action=\"/assume\">")
+            && straight.contains("value=\"arn:aws:iam::111122223333:role/Clerk\""),
+        "{straight}"
+    );
+    let both = client
+        .post(server.url("/preferences"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("straight", "on"),
+            ("recents", "off"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(both.status(), 400, "one setting at a time");
+}
