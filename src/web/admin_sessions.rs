@@ -17,9 +17,8 @@ use serde::Deserialize;
 use super::extract::{Form, Query};
 use super::revocation::{ActiveSession, Revocation, RevokeInput, active_sessions, describe};
 use super::session::{AdminUser, csrf_token, verify_csrf};
-use super::trail::{Trail, audit_origin};
+use super::trail::{Trail, audit_origin, person_identity};
 use super::{AppState, Error};
-use crate::audit::UserIdentity;
 
 /// The routes.
 pub(super) fn router() -> Router<AppState> {
@@ -166,13 +165,7 @@ async fn revoke(
     let identity = &admin.0.identity;
     let origin = audit_origin(&headers, peer);
     let mut trail = Trail::named("RevokeSessions");
-    trail.identity = UserIdentity {
-        kind: "FederatedUser",
-        principal_id: Some(identity.owner_key()),
-        identity_provider: Some(identity.idp.to_string()),
-        user_name: Some(identity.subject.clone()),
-        ..UserIdentity::default()
-    };
+    trail.identity = person_identity(identity);
     let result = revoke_from_form(&state, &form, &identity.owner_key(), &mut trail).await;
     let error = result
         .as_ref()

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 
 use super::AppState;
 use crate::audit::{AuditEvent, Origin, UserIdentity};
+use crate::idp::Identity;
 use crate::sts::{SessionClaims, session_user_id};
 
 /// What the audit event of one request will say, filled in as the request is handled.
@@ -91,5 +92,16 @@ pub(super) fn session_identity(claims: &SessionClaims) -> UserIdentity {
         access_key_id: Some(claims.akid.clone()),
         identity_provider: Some(claims.orig.idp.clone()),
         user_name: Some(claims.orig.subject.clone()),
+    }
+}
+
+/// A signed-in person's `userIdentity`, for what they do in the browser.
+pub(super) fn person_identity(identity: &Identity) -> UserIdentity {
+    UserIdentity {
+        kind: "FederatedUser",
+        principal_id: Some(identity.owner_key()),
+        identity_provider: Some(identity.idp.to_string()),
+        user_name: Some(identity.subject.clone()),
+        ..UserIdentity::default()
     }
 }

@@ -68,16 +68,9 @@ async fn sign_in(setup: &Setup, client: &reqwest::Client, login: &str) {
     assert_eq!(reached, home);
 }
 
-/// `alias/Role` for each role the portal offers.
+/// `alias/Role` for each role the portal offers, sorted.
 fn offered(html: &str) -> Vec<String> {
-    let mut roles = Vec::new();
-    for account in html.split("<li class=\"account\"").skip(1) {
-        let meta = account.find("<span class=\"meta\">").unwrap() + 19;
-        let alias = account[meta..].split(" · ").next().unwrap();
-        for role in account.split("<span class=\"role-name\"><strong>").skip(1) {
-            roles.push(format!("{alias}/{}", &role[..role.find('<').unwrap()]));
-        }
-    }
+    let mut roles = crate::support::portal_roles(html);
     roles.sort();
     roles
 }

@@ -2,20 +2,9 @@
 //! per person in the store (so another browser of the same person sees them), and tampered
 //! or forged forms changing nothing.
 
-use crate::support::{DemoServer, hidden_input, location, page, signed_in_as};
-
-/// `alias/Role` of each role the portal lists, in order.
-fn listed(html: &str) -> Vec<String> {
-    let mut roles = Vec::new();
-    for account in html.split("<li class=\"account\"").skip(1) {
-        let meta = account.find("<span class=\"meta\">").unwrap() + 19;
-        let alias = account[meta..].split(" · ").next().unwrap();
-        for role in account.split("<span class=\"role-name\"><strong>").skip(1) {
-            roles.push(format!("{alias}/{}", &role[..role.find('<').unwrap()]));
-        }
-    }
-    roles
-}
+use crate::support::{
+    DemoServer, hidden_input, location, page, portal_roles as listed, signed_in_as,
+};
 
 #[tokio::test]
 async fn the_filter_matches_account_name_alias_id_and_role_without_javascript() {

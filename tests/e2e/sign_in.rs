@@ -513,28 +513,16 @@ async fn the_sign_in_page_remembers_the_last_provider_chosen() {
             && cookie.contains("Path=/login"),
         "{cookie}"
     );
-    let remembered = client
-        .get(server.url("/login"))
-        .header("cookie", "rolegate_last_idp=demo")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login_with = |cookie: &'static str| {
+        let request = client.get(server.url("/login")).header("cookie", cookie);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let remembered = login_with("rolegate_last_idp=demo").await;
     assert!(
         remembered.contains("OpenID Connect · last used"),
         "{remembered}"
     );
-    let tampered = client
-        .get(server.url("/login"))
-        .header("cookie", "rolegate_last_idp=<script>alert(1)</script>")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let tampered = login_with("rolegate_last_idp=<script>alert(1)</script>").await;
     assert!(
         !tampered.contains("last used") && !tampered.contains("alert(1)"),
         "{tampered}"

@@ -16,10 +16,9 @@ use super::super::preferences::Preferences;
 use super::super::role_sessions::record;
 use super::super::session::{SignedIn, verify_csrf};
 use super::super::sts::issue;
-use super::super::trail::{Trail, audit_origin};
+use super::super::trail::{Trail, audit_origin, person_identity};
 use super::super::{AppState, Error};
 use super::open::{OpenSession, remember};
-use crate::audit::UserIdentity;
 use crate::idp::Identity;
 use crate::mapping::{MappingInput, OfferedRole, evaluate};
 use crate::sts::{AssumeRequest, Caller, RoleSessionName, StsError, StsErrorCode};
@@ -47,13 +46,7 @@ pub(super) async fn assume(
     let origin = audit_origin(&headers, peer);
     let identity = &signed_in.identity;
     let mut trail = Trail::named("Federate");
-    trail.identity = UserIdentity {
-        kind: "FederatedUser",
-        principal_id: Some(identity.owner_key()),
-        identity_provider: Some(identity.idp.to_string()),
-        user_name: Some(identity.subject.clone()),
-        ..UserIdentity::default()
-    };
+    trail.identity = person_identity(identity);
     trail.request = serde_json::json!({ "roleArn": form.role_arn });
     let result = sign_in_to_role(&state, &signed_in, &form.role_arn, &mut trail).await;
     let error = result

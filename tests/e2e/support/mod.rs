@@ -236,3 +236,16 @@ pub(crate) fn session_key_pem() -> String {
     let key = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng);
     key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }
+
+/// `alias/Role` of each role the portal lists, in page order.
+pub(crate) fn portal_roles(html: &str) -> Vec<String> {
+    let mut roles = Vec::new();
+    for account in html.split("<li class=\"account\"").skip(1) {
+        let meta = account.find("<span class=\"meta\">").unwrap() + 19;
+        let alias = account[meta..].split(" · ").next().unwrap();
+        for role in account.split("<span class=\"role-name\"><strong>").skip(1) {
+            roles.push(format!("{alias}/{}", &role[..role.find('<').unwrap()]));
+        }
+    }
+    roles
+}
