@@ -166,3 +166,61 @@ async fn a_morning_in_the_console_in_a_real_browser() {
         violations.join("\n")
     );
 }
+
+/// The admin pages in the same browser, checked the same way: an admin signs in, reads the
+/// mapping rules, finds a role's sessions and revokes one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_pages_in_a_real_browser() {
+    let server = DemoServer::start().await;
+    let chromium = Chromium::start().await;
+    let browser = &chromium.client;
+    let mut violations = Vec::new();
+    browser.goto(&server.url("/login/demo")).await.unwrap();
+    chromium
+        .click("input[value=demo-alice] ~ button.person")
+        .await;
+    let portal = server.url("/");
+    chromium
+        .wait_for_url("the portal", |url| url == portal)
+        .await;
+    chromium
+        .click("button[aria-label='Sign in to Admin in sandbox']")
+        .await;
+    chromium
+        .wait_for_url("the console home", |url| url.contains("/console/ASIA"))
+        .await;
+
+    browser.goto(&server.url("/admin/mappings")).await.unwrap();
+    check_page(&chromium, "11-admin-mappings", &mut violations).await;
+    chromium
+        .click("nav.admin-nav a[href='/admin/sessions']")
+        .await;
+    chromium
+        .wait_for_url("the sessions page", |url| url.ends_with("/admin/sessions"))
+        .await;
+    chromium.fill("input[name=account]", "sandbox").await;
+    chromium.click("form.playground button[type=submit]").await;
+    chromium
+        .wait_for_url("the sandbox's sessions", |url| {
+            url.contains("account=sandbox")
+        })
+        .await;
+    let html = chromium.source().await;
+    assert!(html.contains("demo/demo-alice"), "{html}");
+    check_page(&chromium, "12-admin-sessions", &mut violations).await;
+    chromium
+        .click("button[aria-label^='Revoke session ASIA']")
+        .await;
+    chromium
+        .wait_for_url("the revocation", |url| {
+            url.ends_with("/admin/sessions/revoke")
+        })
+        .await;
+    let html = chromium.source().await;
+    assert!(html.contains("is revoked."), "{html}");
+    assert!(
+        violations.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        violations.join("\n")
+    );
+}
