@@ -366,3 +366,54 @@ async fn switch_role_chains_into_another_account_and_goes_back() {
     let other_home = page(&other_browser, &server.url(&other)).await;
     assert!(other_home.contains(">stg-deploy</a>"), "{other_home}");
 }
+
+#[tokio::test]
+async fn a_revoked_role_session_shows_that_it_has_ended() {
+    let server = DemoServer::start().await;
+    let bob = signed_in_as(&server, "demo-bob").await;
+    let console = location(&sign_in_to_role(&server, &bob, SANDBOX_DEVELOPER, "console").await);
+    let id = console.strip_prefix("/console/").unwrap().to_owned();
+    assert_eq!(
+        bob.get(server.url(&console)).send().await.unwrap().status(),
+        200
+    );
+
+    // An administrator revokes every session of Bob's.
+    let alice = signed_in_as(&server, "demo-alice").await;
+    let admin = page(
+        &alice,
+        &server.url("/admin/sessions?idp=demo&subject=demo-bob"),
+    )
+    .await;
+    assert!(admin.contains(&id), "{admin}");
+    let csrf = hidden_input(&admin, "csrf").unwrap();
+    let revoked = alice
+        .post(server.url("/admin/sessions/revoke"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("revoke", "person"),
+            ("idp", "demo"),
+            ("subject", "demo-bob"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+
+    for address in [console.clone(), format!("/credentials/{id}")] {
+        let gone = bob.get(server.url(&address)).send().await.unwrap();
+        assert_eq!(gone.status(), 410, "{address}");
+        let html = gone.text().await.unwrap();
+        assert!(
+            html.contains("This role session has ended") && html.contains("href=\"/\""),
+            "{html}"
+        );
+        assert!(
+            !html.contains("AWS_SECRET_ACCESS_KEY"),
+            "no credentials of an ended session"
+        );
+    }
+    // Bob is still signed in to the portal and may start a new session.
+    let again = sign_in_to_role(&server, &bob, SANDBOX_DEVELOPER, "console").await;
+    assert!(location(&again).starts_with("/console/ASIA"));
+}
