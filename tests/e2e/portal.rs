@@ -119,6 +119,17 @@ async fn recently_used_roles_are_listed_until_turned_off() {
         "{portal}"
     );
 
+    let forged = bob
+        .post(server.url("/preferences"))
+        .form(&[("csrf", "forged"), ("recents", "off")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert!(
+        page(&bob, &server.url("/")).await.contains("Recently used"),
+        "nothing changed"
+    );
     let off = bob
         .post(server.url("/preferences"))
         .form(&[("csrf", csrf.as_str()), ("recents", "off")])
