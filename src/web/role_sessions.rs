@@ -101,7 +101,8 @@ pub(super) async fn session_from_token(
     }
 }
 
-async fn refuse_revoked(
+/// `claims` unless a revocation in the store applies to the session.
+pub(super) async fn refuse_revoked(
     state: &AppState,
     claims: SessionClaims,
 ) -> Result<SessionClaims, StsError> {

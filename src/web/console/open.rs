@@ -5,9 +5,9 @@
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::super::role_sessions::session_from_token;
+use super::super::role_sessions::refuse_revoked;
 use super::super::{AppState, Error};
-use crate::sts::{Credentials, SessionClaims, StsErrorCode, credentials_of};
+use crate::sts::{Credentials, SessionClaims, StsErrorCode, TokenRejection, credentials_of};
 
 /// Browser-session key of the open role sessions.
 const OPEN_SESSIONS: &str = "role_sessions";
@@ -66,23 +66,26 @@ pub(super) async fn live(state: &AppState, session: &Session, id: &str) -> Resul
         .into_iter()
         .find(|o| o.id == id)
         .ok_or(Error::NoSuchRoleSession)?;
-    let claims = session_from_token(state, &open.token)
-        .await
-        .map_err(|e| match e.code {
-            StsErrorCode::ServiceUnavailable => {
-                Error::Store(crate::store::StoreError::Backend(e.detail))
-            }
-            StsErrorCode::ExpiredToken => Error::RoleSessionEnded("expired"),
-            _ => Error::RoleSessionEnded("revoked or no longer valid"),
-        })?;
+    // One verification serves both: the token's claims and the credentials derived from it.
     let issuer = state.public_url.origin();
-    let (_, credentials) = credentials_of(
+    let (claims, credentials) = credentials_of(
         &state.session_keys,
         &open.token,
         &issuer,
         state.clock.unix_seconds(),
     )
-    .map_err(|_| Error::RoleSessionEnded("no longer valid"))?;
+    .map_err(|rejection| match rejection {
+        TokenRejection::Expired => Error::RoleSessionEnded("expired"),
+        TokenRejection::Invalid => Error::RoleSessionEnded("no longer valid"),
+    })?;
+    let claims = refuse_revoked(state, claims)
+        .await
+        .map_err(|e| match e.code {
+            StsErrorCode::ServiceUnavailable => {
+                Error::Store(crate::store::StoreError::Backend(e.detail))
+            }
+            _ => Error::RoleSessionEnded("revoked"),
+        })?;
     Ok(Live {
         open,
         claims,
