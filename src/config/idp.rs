@@ -128,12 +128,94 @@ pub struct OidcSettings {
 }
 
 /// Settings of a SAML identity provider.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SamlSettings {
     /// Where the provider's metadata comes from.
     pub metadata: SamlMetadataSource,
+    /// When set, the metadata document must carry a signature by this certificate (PEM).
+    pub metadata_signing_cert: Option<PathBuf>,
+    /// Which attributes hold the groups, the email address and the display name.
+    pub attributes: SamlAttributeNames,
+    /// Whether responses that answer no request of ours (IdP-initiated sign-in) are accepted.
+    pub allow_idp_initiated: bool,
+    /// Which elements must carry a verified signature.
+    pub require_signed: SignedElements,
+    /// Whether assertions must arrive encrypted to rolegate's SP key.
+    pub require_encrypted_assertions: bool,
     /// Whether `https://aws.amazon.com/SAML/Attributes/Role` values are honoured.
     pub honour_idp_roles: bool,
+    /// Leeway on the assertion's time bounds for clocks that disagree.
+    pub clock_skew: Duration,
+    /// `AuthnContextClassRef` values that count as multi-factor authentication.
+    pub mfa_authn_contexts: Vec<String>,
+}
+
+/// Attribute names, each tried in order; the first present wins.
+#[derive(Debug, Clone)]
+pub struct SamlAttributeNames {
+    /// Group memberships.
+    pub groups: Vec<String>,
+    /// The email address.
+    pub email: Vec<String>,
+    /// The display name.
+    pub name: Vec<String>,
+}
+
+impl SamlAttributeNames {
+    /// The names ADFS, Entra ID, Okta, Google Workspace and Shibboleth send by default.
+    pub fn defaults() -> Self {
+        let owned = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        Self {
+            groups: owned(&DEFAULT_GROUP_ATTRIBUTES),
+            email: owned(&DEFAULT_EMAIL_ATTRIBUTES),
+            name: owned(&DEFAULT_NAME_ATTRIBUTES),
+        }
+    }
+}
+
+/// Group attributes: ADFS, Entra ID, Shibboleth's `isMemberOf`, then plain names.
+const DEFAULT_GROUP_ATTRIBUTES: [&str; 5] = [
+    "http://schemas.xmlsoap.org/claims/Group",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+    "urn:oid:1.3.6.1.4.1.5923.1.5.1.1",
+    "groups",
+    "memberOf",
+];
+/// Email attributes: ADFS and Entra ID, Shibboleth's `mail`, then plain names.
+const DEFAULT_EMAIL_ATTRIBUTES: [&str; 4] = [
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+    "email",
+    "mail",
+];
+/// Display-name attributes: Entra ID, Shibboleth's `displayName`, ADFS, then plain names.
+const DEFAULT_NAME_ATTRIBUTES: [&str; 5] = [
+    "http://schemas.microsoft.com/identity/claims/displayname",
+    "urn:oid:2.16.840.1.113730.3.1.241",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name",
+    "displayName",
+    "name",
+];
+
+/// `AuthnContextClassRef` values that mean a second factor was used, unless configured:
+/// REFEDS MFA, Entra ID / ADFS multiple authentication, SAML's two-factor classes.
+pub const DEFAULT_MFA_AUTHN_CONTEXTS: [&str; 5] = [
+    "https://refeds.org/profile/mfa",
+    "http://schemas.microsoft.com/claims/multipleauthn",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorUnregistered",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:TimeSyncToken",
+];
+
+/// Which parts of a SAML response must be signed by the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedElements {
+    /// The `<Assertion>` (the default, and what most providers sign).
+    Assertion,
+    /// The `<Response>` (which covers the assertion inside it).
+    Response,
+    /// Both, each with its own signature.
+    Both,
 }
 
 /// Where a SAML provider's metadata comes from.
@@ -146,7 +228,7 @@ pub enum SamlMetadataSource {
 }
 
 /// Keys that apply only to OpenID Connect providers.
-const OIDC_ONLY: [&str; 12] = [
+const OIDC_ONLY: [&str; 11] = [
     "issuer",
     "client_id",
     "client_secret_env",
@@ -156,7 +238,6 @@ const OIDC_ONLY: [&str; 12] = [
     "private_key_id",
     "scopes",
     "groups_claim",
-    "clock_skew_seconds",
     "userinfo",
     "mfa_acr_values",
 ];
@@ -172,7 +253,19 @@ pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(60);
 /// The most clock skew a configuration may allow.
 const MAX_CLOCK_SKEW_SECONDS: u64 = 300;
 /// Keys that apply only to SAML providers.
-const SAML_ONLY: [&str; 3] = ["metadata_file", "metadata_url", "honour_idp_roles"];
+const SAML_ONLY: [&str; 11] = [
+    "metadata_file",
+    "metadata_url",
+    "honour_idp_roles",
+    "metadata_signing_cert_file",
+    "groups_attribute",
+    "email_attribute",
+    "name_attribute",
+    "allow_idp_initiated",
+    "require_signed",
+    "require_encrypted_assertions",
+    "mfa_authn_contexts",
+];
 
 impl Source<'_> {
     pub(super) fn idps(&self, raw: Vec<Spanned<RawIdp>>) -> Result<Vec<IdpConfig>, ConfigError> {
@@ -332,16 +425,7 @@ impl Source<'_> {
             .groups_claim
             .as_ref()
             .map_or_else(|| "groups".to_owned(), |g| g.get_ref().clone());
-        let clock_skew = match &raw.clock_skew_seconds {
-            None => DEFAULT_CLOCK_SKEW,
-            Some(seconds) if *seconds.get_ref() <= MAX_CLOCK_SKEW_SECONDS => {
-                Duration::from_secs(*seconds.get_ref())
-            }
-            Some(seconds) => {
-                let reason = format!("must be 0-{MAX_CLOCK_SKEW_SECONDS} seconds");
-                return Err(self.invalid(seconds.span(), &key("clock_skew_seconds"), reason));
-            }
-        };
+        let clock_skew = self.clock_skew(raw, key)?;
         Ok(OidcSettings {
             issuer: issuer.get_ref().clone(),
             client_id: client_id.get_ref().clone(),
@@ -394,10 +478,73 @@ impl Source<'_> {
                 ));
             }
         };
+        let metadata_signing_cert = match &raw.metadata_signing_cert_file {
+            Some(file) => {
+                let path = self.resolve(file.get_ref());
+                if !path.is_file() {
+                    let reason = format!("`{}` is not a readable file", path.display());
+                    let field = key("metadata_signing_cert_file");
+                    return Err(self.invalid(file.span(), &field, reason));
+                }
+                Some(path)
+            }
+            None => None,
+        };
+        let defaults = SamlAttributeNames::defaults();
+        let names = |configured: &Option<Spanned<String>>, default: Vec<String>| {
+            configured
+                .as_ref()
+                .map_or(default, |name| vec![name.get_ref().clone()])
+        };
+        let require_signed = match raw.require_signed.as_ref() {
+            None => SignedElements::Assertion,
+            Some(value) => match value.get_ref().as_str() {
+                "assertion" => SignedElements::Assertion,
+                "response" => SignedElements::Response,
+                "both" => SignedElements::Both,
+                _ => {
+                    let reason = "must be \"assertion\", \"response\" or \"both\"";
+                    return Err(self.invalid(value.span(), &key("require_signed"), reason));
+                }
+            },
+        };
+        let flag = |value: &Option<Spanned<bool>>| value.as_ref().is_some_and(|v| *v.get_ref());
         Ok(SamlSettings {
             metadata,
-            honour_idp_roles: raw.honour_idp_roles.as_ref().is_some_and(|h| *h.get_ref()),
+            metadata_signing_cert,
+            attributes: SamlAttributeNames {
+                groups: names(&raw.groups_attribute, defaults.groups),
+                email: names(&raw.email_attribute, defaults.email),
+                name: names(&raw.name_attribute, defaults.name),
+            },
+            allow_idp_initiated: flag(&raw.allow_idp_initiated),
+            require_signed,
+            require_encrypted_assertions: flag(&raw.require_encrypted_assertions),
+            honour_idp_roles: flag(&raw.honour_idp_roles),
+            clock_skew: self.clock_skew(raw, key)?,
+            mfa_authn_contexts: raw.mfa_authn_contexts.as_ref().map_or_else(
+                || DEFAULT_MFA_AUTHN_CONTEXTS.map(str::to_owned).to_vec(),
+                |values| values.get_ref().clone(),
+            ),
         })
+    }
+
+    /// `clock_skew_seconds`, at most [`MAX_CLOCK_SKEW_SECONDS`].
+    fn clock_skew(
+        &self,
+        raw: &RawIdp,
+        key: &dyn Fn(&str) -> String,
+    ) -> Result<Duration, ConfigError> {
+        match &raw.clock_skew_seconds {
+            None => Ok(DEFAULT_CLOCK_SKEW),
+            Some(seconds) if *seconds.get_ref() <= MAX_CLOCK_SKEW_SECONDS => {
+                Ok(Duration::from_secs(*seconds.get_ref()))
+            }
+            Some(seconds) => {
+                let reason = format!("must be 0-{MAX_CLOCK_SKEW_SECONDS} seconds");
+                Err(self.invalid(seconds.span(), &key("clock_skew_seconds"), reason))
+            }
+        }
     }
 
     fn required<'v, T>(
@@ -429,6 +576,18 @@ impl RawIdp {
             "metadata_file" => self.metadata_file.as_ref().map(Spanned::span),
             "metadata_url" => self.metadata_url.as_ref().map(Spanned::span),
             "honour_idp_roles" => self.honour_idp_roles.as_ref().map(Spanned::span),
+            "metadata_signing_cert_file" => {
+                self.metadata_signing_cert_file.as_ref().map(Spanned::span)
+            }
+            "groups_attribute" => self.groups_attribute.as_ref().map(Spanned::span),
+            "email_attribute" => self.email_attribute.as_ref().map(Spanned::span),
+            "name_attribute" => self.name_attribute.as_ref().map(Spanned::span),
+            "allow_idp_initiated" => self.allow_idp_initiated.as_ref().map(Spanned::span),
+            "require_signed" => self.require_signed.as_ref().map(Spanned::span),
+            "require_encrypted_assertions" => {
+                self.require_encrypted_assertions.as_ref().map(Spanned::span)
+            }
+            "mfa_authn_contexts" => self.mfa_authn_contexts.as_ref().map(Spanned::span),
             _ => None,
         }
     }

@@ -22,8 +22,9 @@ pub use admin::{Admin, AtIdp};
 pub use client_auth::{ClientAuth, ClientKey};
 pub use error::{ConfigError, Location};
 pub use idp::{
-    DEFAULT_CLOCK_SKEW, DEFAULT_MFA_ACR_VALUES, IdpConfig, IdpName, IdpProtocol, Logo,
-    OidcSettings, SamlMetadataSource, SamlSettings,
+    DEFAULT_CLOCK_SKEW, DEFAULT_MFA_ACR_VALUES, DEFAULT_MFA_AUTHN_CONTEXTS, IdpConfig, IdpName,
+    IdpProtocol, Logo, OidcSettings, SamlAttributeNames, SamlMetadataSource, SamlSettings,
+    SignedElements,
 };
 pub use limits::{Limits, SessionCookie};
 

@@ -99,6 +99,7 @@ pub(super) struct RawIdp {
     pub(super) logo_file: Option<Spanned<String>>,
     pub(super) allowed_email_domains: Option<Spanned<Vec<String>>>,
     pub(super) trust_email: Option<Spanned<bool>>,
+    pub(super) clock_skew_seconds: Option<Spanned<u64>>,
     // OpenID Connect
     pub(super) issuer: Option<Spanned<String>>,
     pub(super) client_id: Option<Spanned<String>>,
@@ -109,11 +110,18 @@ pub(super) struct RawIdp {
     pub(super) private_key_id: Option<Spanned<String>>,
     pub(super) scopes: Option<Spanned<Vec<String>>>,
     pub(super) groups_claim: Option<Spanned<String>>,
-    pub(super) clock_skew_seconds: Option<Spanned<u64>>,
     pub(super) userinfo: Option<Spanned<bool>>,
     pub(super) mfa_acr_values: Option<Spanned<Vec<String>>>,
     // SAML 2.0
     pub(super) metadata_file: Option<Spanned<String>>,
     pub(super) metadata_url: Option<Spanned<String>>,
     pub(super) honour_idp_roles: Option<Spanned<bool>>,
+    pub(super) metadata_signing_cert_file: Option<Spanned<String>>,
+    pub(super) groups_attribute: Option<Spanned<String>>,
+    pub(super) email_attribute: Option<Spanned<String>>,
+    pub(super) name_attribute: Option<Spanned<String>>,
+    pub(super) allow_idp_initiated: Option<Spanned<bool>>,
+    pub(super) require_signed: Option<Spanned<String>>,
+    pub(super) require_encrypted_assertions: Option<Spanned<bool>>,
+    pub(super) mfa_authn_contexts: Option<Spanned<Vec<String>>>,
 }

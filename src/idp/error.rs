@@ -37,6 +37,9 @@ pub enum SignInError {
     /// The ID token failed validation.
     #[error("the identity token is not valid: {0}")]
     InvalidIdToken(String),
+    /// The SAML response failed verification.
+    #[error("the SAML response is not valid: {0}")]
+    Saml(#[from] super::saml::SamlError),
     /// The ID token is past its expiry.
     #[error("the identity token has expired: {0}")]
     ExpiredIdToken(String),
@@ -71,7 +74,9 @@ impl SignInError {
                 "The sign-in link asks for a prompt or max_age that is not valid."
             }
             SignInError::TokenExchange(_) => "The identity provider did not complete the sign-in.",
-            SignInError::InvalidIdToken(_) | SignInError::ExpiredIdToken(_) => {
+            SignInError::InvalidIdToken(_)
+            | SignInError::ExpiredIdToken(_)
+            | SignInError::Saml(_) => {
                 "The identity provider's answer could not be verified."
             }
         }

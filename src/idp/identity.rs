@@ -44,6 +44,9 @@ pub struct Identity {
     pub auth_time: Option<u64>,
     /// When rolegate accepted the sign-in (Unix seconds).
     pub signed_in_at: u64,
+    /// When the provider says the sign-in must end (SAML `SessionNotOnOrAfter`), if it does.
+    #[serde(default)]
+    pub session_ends_at: Option<u64>,
     /// Every claim or attribute the provider sent, for mapping rules.
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
@@ -149,6 +152,7 @@ impl Identity {
             amr,
             auth_time: claims.get("auth_time").and_then(serde_json::Value::as_u64),
             signed_in_at,
+            session_ends_at: None,
             subject,
             claims,
         })

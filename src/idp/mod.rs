@@ -1,6 +1,6 @@
 //! Sign-in with external identity providers, producing one protocol-neutral [`Identity`].
 //!
-//! `oidc` is the OpenID Connect relying party; `demo` is the built-in OpenID Provider that
+//! `oidc` is the OpenID Connect relying party; `saml` the SAML 2.0 service provider; `demo` is the built-in OpenID Provider that
 //! exists only in `rolegate demo`. Knows nothing of mapping rules or roles.
 
 mod claims;
@@ -8,6 +8,7 @@ pub mod demo;
 mod error;
 mod identity;
 pub mod oidc;
+pub mod saml;
 
 pub use claims::{claim_at_path, groups_from_claim, mfa_from_amr};
 pub use error::SignInError;

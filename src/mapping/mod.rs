@@ -18,8 +18,8 @@ use std::path::Path;
 
 pub use compile::{compile_sources, load_rules};
 pub use engine::{
-    CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome, deny_rule_for,
-    evaluate,
+    CandidateOutcome, Explanation, MappingInput, Offer, OfferedRole, RuleOutcome,
+    SAML_ROLE_ATTRIBUTE, deny_rule_for, evaluate,
 };
 pub use lint::{KnownIdp, Lint, lint};
 pub use reload::{MappingsHandle, POLL_INTERVAL, ReloadStatus};

@@ -38,6 +38,7 @@ fn person(subject: &str, email: &str, groups: &[&str], mfa: bool) -> Identity {
         amr,
         auth_time: None,
         signed_in_at: 0,
+        session_ends_at: None,
         claims: claims.as_object().cloned().unwrap(),
     }
 }

@@ -13,10 +13,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, IdpProtocol, PublicUrl, StoreSpec};
 use crate::idp::demo::{self, DemoProvider};
 use crate::idp::oidc::OidcProvider;
+use crate::idp::saml::{SamlProvider, ServiceProvider};
 use crate::mapping::{Mappings, MappingsHandle, POLL_INTERVAL};
 use crate::store::Stores;
 use crate::sts::SessionKeys;
-use crate::web::{self, AppState, CpuPool, IdpRegistry, RecentSignIns};
+use crate::web::{self, AppState, CpuPool, IdpRegistry, Provider, RecentSignIns};
 use secrecy::ExposeSecret;
 
 /// A bound, ready-to-serve rolegate.
@@ -139,6 +140,7 @@ fn build_state(
         .timeout(config.limits.idp_timeout)
         .build()
         .context("building the HTTP client")?;
+    let service_provider = service_provider(config, demo.is_some())?;
     let mut providers = Vec::new();
     for idp in &config.idps {
         match &idp.protocol {
@@ -146,26 +148,29 @@ fn build_state(
                 let callback = config
                     .public_url
                     .join(&format!("/auth/oidc/{}/callback", idp.name));
-                providers.push(OidcProvider::new(
+                providers.push(Provider::Oidc(OidcProvider::new(
                     idp,
                     settings.clone(),
                     &callback,
                     (http.clone(), config.limits.idp_timeout),
                     clock.clone(),
-                )?);
+                )?));
             }
-            IdpProtocol::Saml(_) => {
-                anyhow::bail!(
-                    "idp `{}`: SAML sign-in is not available in this build yet",
-                    idp.name
-                )
+            IdpProtocol::Saml(settings) => {
+                let sp = service_provider
+                    .clone()
+                    .context("a SAML provider needs the service provider's key")?;
+                let provider =
+                    SamlProvider::new(idp, settings.clone(), sp, http.clone(), clock.clone())
+                        .map_err(|reason| anyhow::anyhow!("idp `{}`: {reason}", idp.name))?;
+                providers.push(Provider::Saml(provider));
             }
         }
     }
     Ok(AppState {
         clock,
         stores,
-        idps: Arc::new(IdpRegistry::new(providers)),
+        idps: Arc::new(IdpRegistry::new(providers, service_provider)),
         demo,
         public_url: config.public_url.clone(),
         mappings,
@@ -178,6 +183,29 @@ fn build_state(
         session_cookie: config.session_cookie,
         straight_to_single_idp: config.straight_to_single_idp,
     })
+}
+
+/// rolegate's SAML service-provider identity, when a SAML provider is configured: from
+/// `[keys] saml_sp_key_file` and `saml_sp_cert_file` (the demo makes one).
+fn service_provider(config: &Config, demo: bool) -> anyhow::Result<Option<Arc<ServiceProvider>>> {
+    if !config
+        .idps
+        .iter()
+        .any(|idp| matches!(idp.protocol, IdpProtocol::Saml(_)))
+    {
+        return Ok(None);
+    }
+    let sp = match (&config.keys.saml_sp_key, &config.keys.saml_sp_cert) {
+        (Some(key), Some(cert)) => {
+            ServiceProvider::from_pem(&config.public_url, key.expose_secret(), cert)
+        }
+        _ if demo => ServiceProvider::generate(&config.public_url),
+        _ => Err("a SAML [[idp]] needs keys.saml_sp_key_file and keys.saml_sp_cert_file: \
+                  the service provider signs its requests and publishes its certificate"
+            .into()),
+    }
+    .map_err(|reason| anyhow::anyhow!(reason))?;
+    Ok(Some(Arc::new(sp)))
 }
 
 /// The role-session keys from `[keys] session_signing_key_file`; without one, a key made

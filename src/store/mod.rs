@@ -35,6 +35,9 @@ pub enum OneTimePurpose {
     SamlRequestId,
     /// The ID of a SAML assertion already consumed (replay detection).
     SamlAssertionId,
+    /// A verified SAML sign-in handed from the ACS (a cross-site post, which carries no
+    /// session cookie) to the browser's next, same-site request.
+    SamlSignIn,
     /// An authorization code issued by the demo identity provider.
     DemoAuthorizationCode,
 }
@@ -46,6 +49,7 @@ impl OneTimePurpose {
             OneTimePurpose::OidcState => "oidc-state",
             OneTimePurpose::SamlRequestId => "saml-request",
             OneTimePurpose::SamlAssertionId => "saml-assertion",
+            OneTimePurpose::SamlSignIn => "saml-sign-in",
             OneTimePurpose::DemoAuthorizationCode => "demo-code",
         }
     }

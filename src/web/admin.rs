@@ -77,9 +77,8 @@ fn page(
         .iter()
         .map(|p| KnownIdp {
             name: p.name().to_string(),
-            saml: false,
-            // AWS's SAML `Role` attribute means nothing from an OpenID provider.
-            honour_idp_roles: false,
+            saml: matches!(p, super::Provider::Saml(_)),
+            honour_idp_roles: p.honours_idp_roles(),
         })
         .collect();
     let ReloadStatus {
@@ -178,7 +177,7 @@ async fn playground(
             let input = MappingInput {
                 identity: &identity,
                 now: state.clock.now(),
-                honour_idp_roles: false,
+                honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
                 explain: true,
             };
             (
@@ -211,14 +210,27 @@ fn identity_from_form(state: &AppState, form: &PlaygroundForm) -> Result<Identit
         .idps
         .get(&form.idp)
         .ok_or_else(|| format!("`{}` is not a configured identity provider", form.idp))?;
-    let at = PastedAt {
-        groups_claim: provider.groups_claim(),
-        client_id: Some(provider.client_id()),
-        trust_email: provider.trusts_email(),
+    let (at, protocol) = match provider {
+        super::Provider::Oidc(oidc) => (
+            PastedAt {
+                groups_claim: oidc.groups_claim(),
+                client_id: Some(oidc.client_id()),
+                trust_email: oidc.trusts_email(),
+            },
+            Protocol::Oidc,
+        ),
+        super::Provider::Saml(saml) => (
+            PastedAt {
+                groups_claim: saml.groups_attribute(),
+                client_id: None,
+                trust_email: saml.trusts_email(),
+            },
+            Protocol::Saml,
+        ),
     };
     Identity::from_pasted_claims(
         provider.name().clone(),
-        Protocol::Oidc,
+        protocol,
         claims,
         &at,
         state.clock.unix_seconds(),

@@ -18,7 +18,8 @@ use super::extract::{Form, Query};
 use super::redirect::safe_return_to;
 use super::session::{self, MAX_PENDING, PENDING_TTL, pending_sign_ins};
 use super::trail::{Trail, audit_origin};
-use super::{AppState, Error};
+use super::{AppState, Error, Provider};
+use crate::config::IdpName;
 use crate::idp::oidc::{Callback, SignInOptions};
 use crate::idp::{Identity, SignInError};
 use crate::store::OneTimePurpose;
@@ -115,7 +116,7 @@ async fn login_page(
             href: format!("/login/{}{suffix}", idp.name()),
             display_name: idp.display_name().to_owned(),
             logo: idp.logo().map(|_| format!("/login/{}/logo", idp.name())),
-            protocol: "OpenID Connect",
+            protocol: idp.protocol_label(),
             last_used: last.as_deref() == Some(idp.name().as_str()),
         })
         .collect();
@@ -162,8 +163,12 @@ async fn start_sign_in(
     session: Session,
 ) -> Result<Response, Error> {
     let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
-    let options = SignInOptions::parse(query.prompt.as_deref(), query.max_age.as_deref())?;
     let return_to = query.return_to.safe().to_owned();
+    let provider = match provider {
+        Provider::Saml(saml) => return super::saml::start(&state, saml, return_to, &session).await,
+        Provider::Oidc(oidc) => oidc,
+    };
+    let options = SignInOptions::parse(query.prompt.as_deref(), query.max_age.as_deref())?;
     let (url, pending) = provider.begin(return_to, &options).await?;
     state
         .stores
@@ -188,25 +193,30 @@ async fn start_sign_in(
     session
         .insert(session::PENDING_SIGN_INS, &pending_list)
         .await?;
-    // A browser that is not signed in is kept only as long as its sign-in may take, so that
-    // unauthenticated starts cannot fill the store for the idle timeout.
+    sign_in_started(&state, &session, provider.name(), &url).await
+}
+
+/// Sends the browser to a provider at `url`: a browser that is not signed in is kept only
+/// as long as its sign-in may take, and the provider is remembered for the sign-in page.
+pub(super) async fn sign_in_started(
+    state: &AppState,
+    session: &Session,
+    idp: &IdpName,
+    url: &str,
+) -> Result<Response, Error> {
+    // Unauthenticated starts cannot fill the store for the idle timeout.
     if session.get::<Identity>(session::IDENTITY).await?.is_none() {
         session.set_expiry(Some(session::pending_expiry(state.clock.now())));
     }
-    let remember = login_cookie(
-        &state,
-        LAST_IDP_COOKIE,
-        provider.name().as_str(),
-        31_536_000,
-    );
+    let remember = login_cookie(state, LAST_IDP_COOKIE, idp.as_str(), 31_536_000);
     // Signing in again ends the signed-out mark.
-    let forget_sign_out = login_cookie(&state, SIGNED_OUT_COOKIE, "", 0);
+    let forget_sign_out = login_cookie(state, SIGNED_OUT_COOKIE, "", 0);
     Ok((
         AppendHeaders([
             (header::SET_COOKIE, remember),
             (header::SET_COOKIE, forget_sign_out),
         ]),
-        Redirect::to(&url),
+        Redirect::to(url),
     )
         .into_response())
 }
@@ -240,7 +250,9 @@ async fn finish_sign_in(
     session: Session,
     trail: &mut Trail,
 ) -> Result<Redirect, Error> {
-    let provider = state.idps.get(&idp).ok_or(SignInError::UnknownIdp(idp))?;
+    let Some(Provider::Oidc(provider)) = state.idps.get(&idp) else {
+        return Err(SignInError::UnknownIdp(idp).into());
+    };
     let returned_state = callback
         .state
         .clone()
@@ -265,16 +277,29 @@ async fn finish_sign_in(
     }
     let return_to = pending.return_to.clone();
     let identity = provider.finish(pending, callback).await?;
+    establish_sign_in(state, &session, identity, trail).await?;
+    Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
+}
+
+/// Signs `identity` in to this browser session, whatever the protocol, and fills in the
+/// sign-in's audit event.
+pub(super) async fn establish_sign_in(
+    state: &AppState,
+    session: &Session,
+    identity: Identity,
+    trail: &mut Trail,
+) -> Result<(), Error> {
     // OWASP session management: a new session id at every privilege change.
     session.cycle_id().await?;
-    session.set_expiry(None);
+    session.set_expiry(identity.session_ends_at.map(super::saml::provider_session_expiry));
     session.insert(session::IDENTITY, &identity).await?;
     state.recent.record(&identity);
     tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");
+    trail.identity.identity_provider = Some(identity.idp.to_string());
     trail.identity.principal_id = Some(identity.owner_key());
     trail.identity.user_name = Some(identity.subject.clone());
     trail.response = mapping_decision(state, &identity);
-    Ok(Redirect::to(safe_return_to(&return_to).unwrap_or("/")))
+    Ok(())
 }
 
 /// Offered roles one sign-in event lists (with the total), so that an event stays far below
@@ -288,7 +313,7 @@ fn mapping_decision(state: &AppState, identity: &Identity) -> serde_json::Value 
     let input = crate::mapping::MappingInput {
         identity,
         now: state.clock.now(),
-        honour_idp_roles: false,
+        honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
         explain: false,
     };
     let offer = crate::mapping::evaluate(&mappings.rules, &mappings.directory, &input);
@@ -336,7 +361,11 @@ async fn logout(
         header::SET_COOKIE,
         login_cookie(&state, SIGNED_OUT_COOKIE, "1", 600),
     )];
-    let Some(provider) = identity.and_then(|identity| state.idps.get(identity.idp.as_str())) else {
+    let provider = identity.and_then(|identity| match state.idps.get(identity.idp.as_str()) {
+        Some(Provider::Oidc(provider)) => Some(provider),
+        _ => None,
+    });
+    let Some(provider) = provider else {
         return Ok((signed_out, Redirect::to("/login")).into_response());
     };
     match provider.logout_url(&state.public_url.join("/login")).await {

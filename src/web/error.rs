@@ -205,6 +205,8 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let input_problems = match &self {
             Error::InvalidInput { details, .. } | Error::RoleRefused { details } => details.clone(),
+            // Which SAML check failed helps the administrator and holds no secret.
+            Error::SignIn(SignInError::Saml(reason)) => vec![reason.to_string()],
             _ => Vec::new(),
         };
         let report = ErrorReport {

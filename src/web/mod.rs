@@ -15,12 +15,14 @@ mod demo_idp;
 mod error;
 mod extract;
 mod health;
+mod idps;
 mod portal;
 mod preferences;
 mod recent;
 mod redirect;
 mod revocation;
 mod role_sessions;
+mod saml;
 pub mod session;
 mod sessions_api;
 mod sts;
@@ -40,6 +42,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use cpu::CpuPool;
 pub use error::{Error, ErrorReport};
+pub use idps::{IdpRegistry, Provider};
 pub use recent::RecentSignIns;
 pub use redirect::safe_return_to;
 
@@ -47,36 +50,12 @@ use crate::audit::AuditSink;
 use crate::clock::Clock;
 use crate::config::{Admin, Limits, PublicUrl, SessionCookie};
 use crate::idp::demo::{self, DemoProvider};
-use crate::idp::oidc::OidcProvider;
 use crate::mapping::MappingsHandle;
 use crate::store::Stores;
 use crate::sts::SessionKeys;
 
 /// The name of the browser-session cookie.
 pub const SESSION_COOKIE: &str = "rolegate_session";
-
-/// The configured identity providers, in configuration order.
-#[derive(Debug, Default)]
-pub struct IdpRegistry {
-    providers: Vec<OidcProvider>,
-}
-
-impl IdpRegistry {
-    /// A registry of `providers`.
-    pub fn new(providers: Vec<OidcProvider>) -> Self {
-        Self { providers }
-    }
-
-    /// The provider named `name`.
-    pub fn get(&self, name: &str) -> Option<&OidcProvider> {
-        self.providers.iter().find(|p| p.name().as_str() == name)
-    }
-
-    /// Every provider, in configuration order.
-    pub fn iter(&self) -> impl Iterator<Item = &OidcProvider> {
-        self.providers.iter()
-    }
-}
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone, Debug)]
@@ -129,6 +108,7 @@ pub fn app(state: AppState) -> Router {
         .merge(authorize::router())
         .merge(sessions_api::router())
         .merge(auth::router())
+        .merge(saml::router())
         .merge(portal::router())
         .merge(health::router())
         .merge(sts::router())

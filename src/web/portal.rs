@@ -145,7 +145,7 @@ fn offered_roles(state: &AppState, identity: &Identity) -> Vec<OfferedRole> {
     let input = MappingInput {
         identity,
         now: state.clock.now(),
-        honour_idp_roles: false,
+        honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
         explain: false,
     };
     let mappings = state.mappings.current();

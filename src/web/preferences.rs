@@ -50,6 +50,8 @@ pub(super) struct Preferences {
     pub(super) switches: Vec<SwitchEntry>,
     /// Whether the portal opens the only offered role at once.
     pub(super) straight_to_single_role: bool,
+    /// The role chosen, with "remember my choice", among those a SAML provider asserted.
+    pub(super) saml_role_choice: Option<String>,
 }
 
 impl Preferences {

@@ -61,7 +61,8 @@ impl FromRequestParts<AppState> for SignedIn {
                 if now
                     < identity
                         .signed_in_at
-                        .saturating_add(MAX_SIGN_IN_AGE.as_secs()) =>
+                        .saturating_add(MAX_SIGN_IN_AGE.as_secs())
+                    && identity.session_ends_at.is_none_or(|end| now < end) =>
             {
                 Ok(Self { identity, session })
             }
@@ -114,11 +115,16 @@ pub async fn csrf_token(session: &Session) -> Result<String, Error> {
     if let Some(token) = session.get::<String>(CSRF).await? {
         return Ok(token);
     }
-    let mut bytes = [0_u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token();
     session.insert(CSRF, &token).await?;
     Ok(token)
+}
+
+/// 256 random bits, base64url: for CSRF tokens and one-time tickets.
+pub fn random_token() -> String {
+    let mut bytes = [0_u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Checks a submitted CSRF token against the session's, in constant time.

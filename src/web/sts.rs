@@ -207,7 +207,7 @@ async fn web_identity(
     })?;
     let provider = state
         .idps
-        .iter()
+        .oidc_providers()
         .find(|p| p.issuer() == issuer)
         .ok_or_else(|| {
             StsError::new(

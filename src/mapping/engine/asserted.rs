@@ -7,7 +7,8 @@ use super::Candidate;
 use crate::idp::Identity;
 
 /// The SAML attributes of AWS's federation convention.
-const SAML_ROLE: &str = "https://aws.amazon.com/SAML/Attributes/Role";
+/// AWS's SAML attribute that lists `role-arn,provider-arn` pairs.
+pub const SAML_ROLE: &str = "https://aws.amazon.com/SAML/Attributes/Role";
 const SAML_SESSION_NAME: &str = "https://aws.amazon.com/SAML/Attributes/RoleSessionName";
 const SAML_SESSION_DURATION: &str = "https://aws.amazon.com/SAML/Attributes/SessionDuration";
 const SAML_PRINCIPAL_TAG: &str = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:";

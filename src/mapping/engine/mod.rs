@@ -7,6 +7,7 @@ mod trust;
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+pub use asserted::SAML_ROLE as SAML_ROLE_ATTRIBUTE;
 pub use offer::{CandidateOutcome, Explanation, Offer, OfferedRole, RuleOutcome};
 
 use self::asserted::idp_asserted;

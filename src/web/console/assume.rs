@@ -19,6 +19,7 @@ use super::super::sts::issue;
 use super::super::trail::{Trail, audit_origin, person_identity};
 use super::super::{AppState, Error};
 use super::open::{OpenSession, remember};
+use crate::audit::Origin;
 use crate::idp::Identity;
 use crate::mapping::{MappingInput, OfferedRole, evaluate};
 use crate::sts::{AssumeRequest, Caller, RoleSessionName, StsError, StsErrorCode};
@@ -44,22 +45,32 @@ pub(super) async fn assume(
 ) -> Result<Redirect, Error> {
     verify_csrf(&signed_in.session, &form.csrf).await?;
     let origin = audit_origin(&headers, peer);
-    let identity = &signed_in.identity;
-    let mut trail = Trail::named("Federate");
-    trail.identity = person_identity(identity);
-    trail.request = serde_json::json!({ "roleArn": form.role_arn });
-    let result = sign_in_to_role(&state, &signed_in, &form.role_arn, &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(&state, "rolegate", &origin, error);
-    let id = result?;
+    let id = federate(&state, &signed_in, &form.role_arn, &origin).await?;
     Ok(Redirect::to(&if form.then == "credentials" {
         format!("/credentials/{id}")
     } else {
         format!("/console/{id}")
     }))
+}
+
+/// Starts a role session in `role_arn` for the signed-in person and opens it in this
+/// browser, audited as `Federate` whether it succeeds or not; its access key id.
+pub(super) async fn federate(
+    state: &AppState,
+    signed_in: &SignedIn,
+    role_arn: &str,
+    origin: &Origin,
+) -> Result<String, Error> {
+    let mut trail = Trail::named("Federate");
+    trail.identity = person_identity(&signed_in.identity);
+    trail.request = serde_json::json!({ "roleArn": role_arn });
+    let result = sign_in_to_role(state, signed_in, role_arn, &mut trail).await;
+    let error = result
+        .as_ref()
+        .err()
+        .map(|e| (e.audit_code(), e.public_message()));
+    trail.record(state, "rolegate", origin, error);
+    result
 }
 
 /// Starts the role session and opens it in this browser; its access key id.
@@ -127,7 +138,7 @@ fn offered_role(state: &AppState, identity: &Identity, role_arn: &str) -> Option
     let input = MappingInput {
         identity,
         now: state.clock.now(),
-        honour_idp_roles: false,
+        honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
         explain: false,
     };
     evaluate(&mappings.rules, &mappings.directory, &input)

@@ -1,12 +1,14 @@
 //! The console: role sign-in from the portal (`POST /assume`), the console home of a role
 //! session (`/console`, `/console/{id}`) with its simulator and sign-out, and the session's
-//! access keys (`/credentials/{id}`), and switching role from it (`/switch-role`). A browser may hold several role sessions at once, each
+//! access keys (`/credentials/{id}`), switching role from it (`/switch-role`), and choosing among the roles a SAML provider
+//! asserted (`/select-role`). A browser may hold several role sessions at once, each
 //! addressed by its access key id; an address finds only this browser's own sessions.
 
 mod assume;
 mod credentials;
 mod home;
 mod open;
+mod select_role;
 mod switch;
 
 use axum::Router;
@@ -36,4 +38,8 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/credentials/{id}", get(credentials::page))
         .route("/switch-role", get(switch::form).post(switch::switch))
+        .route(
+            "/select-role",
+            get(select_role::page).post(select_role::select),
+        )
 }
