@@ -223,8 +223,10 @@ pub enum SignedElements {
 pub enum SamlMetadataSource {
     /// A file, resolved against the configuration file's folder.
     File(PathBuf),
-    /// A URL fetched at start-up.
+    /// A URL fetched at first use and refreshed hourly.
     Url(Url),
+    /// A document the program itself holds (the demo's identity provider).
+    Inline(std::sync::Arc<str>),
 }
 
 /// Keys that apply only to OpenID Connect providers.

@@ -28,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
+use super::demo_saml::DemoSamlIdp;
 use crate::clock::Clock;
 use crate::config::{
     Admin, AtIdp, ClientAuth, Config, IdpConfig, IdpName, IdpProtocol, Keys, Limits, OidcSettings,
@@ -61,6 +62,8 @@ pub struct DemoPerson {
     pub mfa: bool,
     /// One line about who they are, for the authorize page.
     pub about: &'static str,
+    /// Role ARNs the SAML face asserts in AWS's `Role` attribute.
+    pub saml_roles: &'static [&'static str],
 }
 
 /// The people a newcomer can sign in as.
@@ -76,6 +79,7 @@ pub const PEOPLE: [DemoPerson; 3] = [
         ],
         mfa: true,
         about: "Platform administrator, signs in with a security key",
+        saml_roles: &[],
     },
     DemoPerson {
         subject: "demo-bob",
@@ -88,6 +92,10 @@ pub const PEOPLE: [DemoPerson; 3] = [
         ],
         mfa: true,
         about: "Developer, signs in with a one-time code",
+        saml_roles: &[
+            "arn:aws:iam::123456789012:role/Developer",
+            "arn:aws:iam::234567890123:role/ReadOnly",
+        ],
     },
     DemoPerson {
         subject: "demo-carol",
@@ -96,6 +104,7 @@ pub const PEOPLE: [DemoPerson; 3] = [
         groups: &["contractors", "aws-345678901234-ReadOnly"],
         mfa: false,
         about: "Contractor, password only (no MFA)",
+        saml_roles: &[],
     },
 ];
 
@@ -210,6 +219,8 @@ pub struct DemoProvider {
     metadata: CoreProviderMetadata,
     codes: Arc<dyn OneTimeStore>,
     clock: Arc<dyn Clock>,
+    /// The provider's SAML face.
+    pub saml: DemoSamlIdp,
 }
 
 impl std::fmt::Debug for DemoProvider {
@@ -255,6 +266,7 @@ impl DemoProvider {
             metadata,
             codes,
             clock,
+            saml: DemoSamlIdp::new(public_url).map_err(DemoError::Signing)?,
         })
     }
 
@@ -502,8 +514,9 @@ fn provider_metadata(issuer: &str) -> Result<CoreProviderMetadata, String> {
 }
 
 /// The configuration `rolegate demo` runs with: memory stores, the sample directory and
-/// mappings, and `idp` (the demo provider's entry).
-pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Config {
+/// mappings, and `idps` (the demo provider's two faces); the group `rolegate-admins` at
+/// either administers.
+pub fn config(listen: SocketAddr, public_url: PublicUrl, idps: Vec<IdpConfig>) -> Config {
     Config {
         listen,
         public_url,
@@ -512,13 +525,16 @@ pub fn config(listen: SocketAddr, public_url: PublicUrl, idp: IdpConfig) -> Conf
         mappings: PathBuf::from("mappings/rules"),
         keys: Keys::default(),
         admin: Admin {
-            groups: vec![AtIdp {
-                idp: idp.name.clone(),
-                name: "rolegate-admins".to_owned(),
-            }],
+            groups: idps
+                .iter()
+                .map(|idp| AtIdp {
+                    idp: idp.name.clone(),
+                    name: "rolegate-admins".to_owned(),
+                })
+                .collect(),
             subjects: Vec::new(),
         },
-        idps: vec![idp],
+        idps,
         limits: Limits::default(),
         session_cookie: SessionCookie::default(),
         straight_to_single_idp: false,

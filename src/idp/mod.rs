@@ -5,6 +5,7 @@
 
 mod claims;
 pub mod demo;
+pub mod demo_saml;
 mod error;
 mod identity;
 pub mod oidc;

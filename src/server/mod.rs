@@ -117,7 +117,11 @@ fn demo_state_on(
     let stores = Stores::memory(clock.clone());
     let provider = DemoProvider::new(&public_url, stores.one_time.clone(), clock.clone())
         .context("starting the demo identity provider")?;
-    let config = demo::config(bound, public_url, provider.idp_config());
+    let saml = provider
+        .saml
+        .idp_config()
+        .map_err(|e| anyhow::anyhow!("the demo's SAML provider: {e}"))?;
+    let config = demo::config(bound, public_url, vec![provider.idp_config(), saml]);
     let mappings = Arc::new(MappingsHandle::fixed(mappings, clock.clone()));
     build_state(&config, stores, Some(Arc::new(provider)), clock, mappings)
 }

@@ -12,6 +12,7 @@ mod authorize;
 mod console;
 mod cpu;
 mod demo_idp;
+mod demo_saml;
 mod error;
 mod extract;
 mod health;
@@ -114,7 +115,7 @@ pub fn app(state: AppState) -> Router {
         .merge(sts::router())
         .merge(assets::router());
     if state.demo.is_some() {
-        router = router.nest(demo::MOUNT, demo_idp::router());
+        router = router.nest(demo::MOUNT, demo_idp::router().merge(demo_saml::router()));
     }
     let request_id = HeaderName::from_static("x-request-id");
     // Layers run outside-in from the last one added: a request id is set first, so the

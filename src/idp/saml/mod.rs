@@ -4,11 +4,14 @@
 //! an [`Identity`] (`identity`).
 
 mod identity;
+pub mod issuer;
 pub mod keys;
 mod metadata;
 mod request;
 mod screen;
 mod sp;
+#[cfg(test)]
+mod tests;
 mod verify;
 
 use std::sync::{Arc, Mutex};
@@ -122,11 +125,18 @@ impl SamlProvider {
             None => None,
         };
         let mut state = MetadataState::default();
-        if let SamlMetadataSource::File(path) = &settings.metadata {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("metadata `{}`: {e}", path.display()))?;
+        let fixed = match &settings.metadata {
+            SamlMetadataSource::File(path) => Some((
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("metadata `{}`: {e}", path.display()))?,
+                path.display().to_string(),
+            )),
+            SamlMetadataSource::Inline(text) => Some((text.to_string(), "(built in)".to_owned())),
+            SamlMetadataSource::Url(_) => None,
+        };
+        if let Some((text, origin)) = fixed {
             let parsed = IdpMetadata::parse(&text, signed_by.as_ref(), now_i64(&*clock))
-                .map_err(|reason| format!("metadata `{}`: {reason}", path.display()))?;
+                .map_err(|reason| format!("metadata `{origin}`: {reason}"))?;
             state.good = Some(Arc::new(parsed));
         }
         Ok(Self {

@@ -76,6 +76,11 @@ impl Root {
         namespace: PROTOCOL_NS,
         local_name: "Response",
     };
+    /// `samlp:AuthnRequest` (read by the demo's identity provider).
+    pub(super) const AUTHN_REQUEST: Root = Root {
+        namespace: PROTOCOL_NS,
+        local_name: "AuthnRequest",
+    };
     /// `md:EntityDescriptor`.
     pub(super) const ENTITY_DESCRIPTOR: Root = Root {
         namespace: METADATA_NS,
