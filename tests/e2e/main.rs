@@ -22,6 +22,7 @@ mod oidc_peer;
 mod policy;
 mod portal;
 mod readme;
+mod saml;
 mod schema;
 mod sign_in;
 mod store_contract;

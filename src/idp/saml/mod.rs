@@ -271,9 +271,8 @@ impl SamlProvider {
         request::authn_request(&self.sp, &metadata, relay_state, self.clock.now())
     }
 
-    /// Decodes and verifies a posted `SAMLResponse` (base64), as [`verify`] describes.
-    pub async fn verify(&self, encoded: &str) -> Result<VerifiedAssertion, SignInError> {
-        let xml = decode_message(encoded)?;
+    /// Verifies a `SAMLResponse` (decoded by [`decode_message`]), as [`verify`] describes.
+    pub async fn verify(&self, xml: &str) -> Result<VerifiedAssertion, SignInError> {
         let metadata = self.metadata().await?;
         let expect = Expectations {
             sp_entity_id: &self.sp.entity_id,
@@ -282,7 +281,7 @@ impl SamlProvider {
             skew: i64::try_from(self.settings.clock_skew.as_secs()).unwrap_or(0),
             require_signed: self.settings.require_signed,
         };
-        let verified = verify::verify_response(&xml, &metadata, &expect).map_err(|e| {
+        let verified = verify::verify_response(xml, &metadata, &expect).map_err(|e| {
             tracing::info!(idp = %self.name, reason = %e, "SAML response refused");
             SignInError::Saml(e)
         })?;

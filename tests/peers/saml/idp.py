@@ -1,0 +1,131 @@
+"""A SAML 2.0 identity provider built on pysaml2, for rolegate's end-to-end tests.
+
+Usage: idp.py CONFIG.json. The JSON names the port, the key and certificate, rolegate's
+SP metadata URL (read at the first sign-on, when rolegate is up) and the person every
+sign-on signs in (name_id, attributes), and how to sign (sign_response, sign_assertion).
+
+GET /metadata answers the IdP metadata. GET /sso takes an HTTP-Redirect AuthnRequest,
+which must be signed by the SP, and answers the HTTP-POST form a browser would submit to
+the ACS (the test reads SAMLResponse from it). Prints "ready" once listening.
+"""
+
+import json
+import sys
+import tempfile
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, xmldsig
+from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
+from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
+from saml2.server import Server
+
+SETTINGS = json.load(open(sys.argv[1]))
+BASE = f"http://127.0.0.1:{SETTINGS['port']}"
+
+
+def idp_config(sp_metadata_file=None):
+    conf = {
+        "entityid": f"{BASE}/metadata",
+        "service": {
+            "idp": {
+                "endpoints": {
+                    "single_sign_on_service": [(f"{BASE}/sso", BINDING_HTTP_REDIRECT)],
+                },
+                "name_id_format": [NAMEID_FORMAT_PERSISTENT],
+                "want_authn_requests_signed": True,
+                "policy": {
+                    "default": {
+                        "lifetime": {"minutes": 5},
+                        "attribute_restrictions": None,
+                        "name_form": NAME_FORMAT_URI,
+                    }
+                },
+            }
+        },
+        "key_file": SETTINGS["key_file"],
+        "cert_file": SETTINGS["cert_file"],
+        "xmlsec_binary": "/usr/bin/xmlsec1",
+        "metadata": {"local": [sp_metadata_file]} if sp_metadata_file else {},
+    }
+    config = IdPConfig()
+    config.load(conf)
+    return config
+
+
+SERVER = None
+
+
+def server():
+    """The IdP, made at the first sign-on, once rolegate's SP metadata can be read."""
+    global SERVER
+    if SERVER is None:
+        metadata = urllib.request.urlopen(SETTINGS["sp_metadata_url"]).read()
+        file = tempfile.NamedTemporaryFile(suffix=".xml", delete=False)
+        file.write(metadata)
+        file.close()
+        SERVER = Server(config=idp_config(file.name))
+    return SERVER
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, content_type="text/html"):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        if url.path == "/metadata":
+            xml = create_metadata_string(None, config=idp_config())
+            return self.answer(200, xml, "application/samlmetadata+xml")
+        if url.path != "/sso":
+            return self.answer(404, "not found")
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        idp = server()
+        try:
+            request = idp.parse_authn_request(
+                query["SAMLRequest"],
+                BINDING_HTTP_REDIRECT,
+                relay_state=query.get("RelayState"),
+                sigalg=query.get("SigAlg"),
+                signature=query.get("Signature"),
+            )
+        except Exception as error:  # the test reads the refusal
+            return self.answer(400, f"refused: {error!r}")
+        message = request.message
+        person = SETTINGS["person"]
+        response = idp.create_authn_response(
+            identity=person["attributes"],
+            in_response_to=message.id,
+            destination=message.assertion_consumer_service_url,
+            sp_entity_id=message.issuer.text,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=person["name_id"]),
+            authn={"class_ref": person.get("authn_context", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")},
+            sign_response=SETTINGS.get("sign_response", False),
+            sign_assertion=SETTINGS.get("sign_assertion", True),
+            sign_alg=xmldsig.SIG_RSA_SHA256,
+            digest_alg=xmldsig.DIGEST_SHA256,
+            userid=person["name_id"],
+        )
+        post = idp.apply_binding(
+            BINDING_HTTP_POST,
+            str(response),
+            message.assertion_consumer_service_url,
+            query.get("RelayState", ""),
+            response=True,
+        )
+        return self.answer(200, post["data"])
+
+
+httpd = ThreadingHTTPServer(("127.0.0.1", SETTINGS["port"]), Handler)
+print("ready", flush=True)
+httpd.serve_forever()
