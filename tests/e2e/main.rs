@@ -23,6 +23,7 @@ mod policy;
 mod portal;
 mod readme;
 mod saml;
+mod saml_peer;
 mod schema;
 mod sign_in;
 mod store_contract;

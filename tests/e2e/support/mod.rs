@@ -5,6 +5,7 @@ pub(crate) mod chromium;
 pub(crate) mod oidc_provider;
 pub(crate) mod peers;
 pub(crate) mod redis;
+pub(crate) mod saml_peer;
 
 use std::net::SocketAddr;
 

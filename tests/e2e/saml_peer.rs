@@ -1,0 +1,125 @@
+//! Signing in through a real SAML identity provider, pysaml2 (with Debian's xmlsec1):
+//! rolegate's signed AuthnRequest is verified by pysaml2, pysaml2's signed response by
+//! rolegate, its attributes become the person's groups and claims, and the trust policies
+//! read `saml:*` keys.
+
+use serde_json::json;
+
+use crate::support::saml_peer::SamlServer;
+use crate::support::{browser, hidden_input, location, page, portal_roles};
+
+const DIRECTORY: &str = r#"accounts:
+  - id: "111122223333"
+    alias: peer-sandbox
+    name: Peer sandbox
+    identity_providers:
+      - saml: pysaml
+        idp: pysaml
+    roles:
+      - name: Developer
+        trust_policy: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::111122223333:saml-provider/pysaml"}, "Action": ["sts:AssumeRoleWithSAML", "sts:TagSession"], "Condition": {"StringLike": {"saml:aud": "http://127.0.0.1:*/saml/acs"}, "StringEquals": {"saml:sub_type": "persistent"}}}]}
+      - name: Auditor
+        trust_policy: {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "arn:aws:iam::111122223333:saml-provider/pysaml"}, "Action": "sts:AssumeRoleWithSAML", "Condition": {"StringEquals": {"saml:sub_type": "transient"}}}]}
+"#;
+
+const RULES: &str = r#"rules:
+  - id: developers
+    when:
+      group: developers
+    then:
+      account: peer-sandbox
+      role: Developer
+  - id: auditors
+    when:
+      group: developers
+    then:
+      account: peer-sandbox
+      role: Auditor
+"#;
+
+fn dana() -> serde_json::Value {
+    json!({
+        "name_id": "dana-7f3e",
+        "attributes": {
+            "mail": ["dana@example.com"],
+            "displayName": ["Dana Developer"],
+            "isMemberOf": ["developers", "on-call"],
+        },
+    })
+}
+
+/// The SAMLResponse pysaml2 posts after `client` starts signing in at rolegate.
+async fn response_from_peer(server: &SamlServer, client: &reqwest::Client) -> String {
+    let started = client.get(server.url("/login/pysaml")).send().await.unwrap();
+    let sso = location(&started);
+    assert!(sso.starts_with(&format!("{}/sso?", server.idp.base)), "{sso}");
+    // pysaml2 checks rolegate's signature over the request: a changed RelayState breaks it.
+    let tampered = sso.replacen("RelayState=%2F", "RelayState=%2Fadmin", 1);
+    assert_ne!(tampered, sso);
+    let refused = client.get(&tampered).send().await.unwrap();
+    assert_eq!(refused.status(), 400, "pysaml2 took a tampered AuthnRequest");
+    let answer = client.get(&sso).send().await.unwrap();
+    let status = answer.status();
+    let html = answer.text().await.unwrap();
+    assert_eq!(status, 200, "pysaml2 refused rolegate's AuthnRequest: {html}");
+    assert!(html.contains(&server.url("/saml/acs")), "{html}");
+    hidden_input(&html, "SAMLResponse").expect("pysaml2 posts a SAMLResponse")
+}
+
+#[tokio::test]
+async fn a_person_signs_in_through_pysaml2_and_gets_what_the_trust_policies_allow() {
+    let signing = json!({ "sign_assertion": true, "sign_response": false });
+    let server = SamlServer::start(dana(), signing, "", (DIRECTORY, RULES)).await;
+    let client = browser();
+    let response = response_from_peer(&server, &client).await;
+    let acs = client
+        .post(server.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = acs.status();
+    assert!(status.is_redirection(), "{status}: {}", acs.text().await.unwrap());
+    let joined = client.get(server.url(&location(&acs))).send().await.unwrap();
+    assert_eq!(location(&joined), "/");
+    let portal = page(&client, &server.url("/")).await;
+    assert!(portal.contains("Dana Developer"), "{portal}");
+    // Developer's trust policy matches `saml:aud` and `saml:sub_type`; Auditor's wants a
+    // transient NameID, which pysaml2 did not send.
+    assert_eq!(portal_roles(&portal), ["peer-sandbox/Developer"]);
+}
+
+#[tokio::test]
+async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accepted_when_configured() {
+    let signing = json!({ "sign_assertion": false, "sign_response": true });
+    let refused = SamlServer::start(dana(), signing.clone(), "", (DIRECTORY, RULES)).await;
+    let client = browser();
+    let response = response_from_peer(&refused, &client).await;
+    let acs = client
+        .post(refused.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acs.status(), 400);
+    let html = acs.text().await.unwrap();
+    assert!(html.contains("the assertion is not signed"), "{html}");
+
+    let accepted = SamlServer::start(
+        dana(),
+        signing,
+        "require_signed = \"response\"",
+        (DIRECTORY, RULES),
+    )
+    .await;
+    let client = browser();
+    let response = response_from_peer(&accepted, &client).await;
+    let acs = client
+        .post(accepted.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = acs.status();
+    assert!(status.is_redirection(), "{status}: {}", acs.text().await.unwrap());
+}
