@@ -586,9 +586,10 @@ impl RawIdp {
             "name_attribute" => self.name_attribute.as_ref().map(Spanned::span),
             "allow_idp_initiated" => self.allow_idp_initiated.as_ref().map(Spanned::span),
             "require_signed" => self.require_signed.as_ref().map(Spanned::span),
-            "require_encrypted_assertions" => {
-                self.require_encrypted_assertions.as_ref().map(Spanned::span)
-            }
+            "require_encrypted_assertions" => self
+                .require_encrypted_assertions
+                .as_ref()
+                .map(Spanned::span),
             "mfa_authn_contexts" => self.mfa_authn_contexts.as_ref().map(Spanned::span),
             _ => None,
         }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::demo::{DemoPerson, MOUNT};
-use super::saml::issuer::{AcceptedRequest, ResponseSpec, SamlIssuer};
 use super::saml::ServiceProvider;
+use super::saml::issuer::{AcceptedRequest, ResponseSpec, SamlIssuer};
 use crate::config::{
     IdpConfig, IdpName, PublicUrl, SamlAttributeNames, SamlMetadataSource, SamlSettings,
     SignedElements,
@@ -119,7 +119,11 @@ impl DemoSamlIdp {
             acs_url: &sp.acs_url,
             in_response_to: Some(&request.id),
             attributes,
-            authn_context: if person.mfa { MFA_CONTEXT } else { PASSWORD_CONTEXT },
+            authn_context: if person.mfa {
+                MFA_CONTEXT
+            } else {
+                PASSWORD_CONTEXT
+            },
             now,
             lifetime: ASSERTION_LIFETIME,
             session_not_on_or_after: None,

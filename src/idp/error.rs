@@ -76,9 +76,7 @@ impl SignInError {
             SignInError::TokenExchange(_) => "The identity provider did not complete the sign-in.",
             SignInError::InvalidIdToken(_)
             | SignInError::ExpiredIdToken(_)
-            | SignInError::Saml(_) => {
-                "The identity provider's answer could not be verified."
-            }
+            | SignInError::Saml(_) => "The identity provider's answer could not be verified.",
         }
     }
 }

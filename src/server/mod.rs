@@ -204,9 +204,11 @@ fn service_provider(config: &Config, demo: bool) -> anyhow::Result<Option<Arc<Se
             ServiceProvider::from_pem(&config.public_url, key.expose_secret(), cert)
         }
         _ if demo => ServiceProvider::generate(&config.public_url),
-        _ => Err("a SAML [[idp]] needs keys.saml_sp_key_file and keys.saml_sp_cert_file: \
+        _ => Err(
+            "a SAML [[idp]] needs keys.saml_sp_key_file and keys.saml_sp_cert_file: \
                   the service provider signs its requests and publishes its certificate"
-            .into()),
+                .into(),
+        ),
     }
     .map_err(|reason| anyhow::anyhow!(reason))?;
     Ok(Some(Arc::new(sp)))

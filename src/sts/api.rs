@@ -14,6 +14,8 @@ pub const VERSION: &str = "2011-06-15";
 const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 /// The longest web identity token accepted (AWS's limit).
 pub const MAX_WEB_IDENTITY_TOKEN: usize = 20_000;
+/// The longest `SAMLAssertion` STS takes (base64).
+pub const MAX_SAML_ASSERTION: usize = 100_000;
 
 /// A request's parameters, each name once.
 #[derive(Debug, Default)]
@@ -87,6 +89,16 @@ pub enum Action {
         /// The rest.
         request: Box<AssumeRequest>,
     },
+    /// `AssumeRoleWithSAML`: the base64 assertion, the SAML provider's ARN, and the session
+    /// asked for (its name, tags and source identity come from the assertion).
+    AssumeRoleWithSaml {
+        /// `SAMLAssertion`: a base64 `samlp:Response`.
+        assertion: String,
+        /// `PrincipalArn`: `arn:aws:iam::<account>:saml-provider/<name>`.
+        principal_arn: String,
+        /// `RoleArn`, `DurationSeconds`, `Policy`, `PolicyArns`.
+        request: Box<AssumeRequest>,
+    },
     /// `AssumeRole`, signed with a role session's credentials (role chaining).
     AssumeRole {
         /// The session asked for.
@@ -123,6 +135,35 @@ impl Action {
                     request: Box::new(assume_request(parameters)?),
                 })
             }
+            "AssumeRoleWithSAML" => {
+                let assertion = parameters.required("SAMLAssertion")?;
+                if assertion.len() < 4 || assertion.len() > MAX_SAML_ASSERTION {
+                    return Err(StsError::new(
+                        StsErrorCode::ValidationError,
+                        format!(
+                            "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length between 4 and {MAX_SAML_ASSERTION}"
+                        ),
+                    ));
+                }
+                let principal_arn = parameters.required("PrincipalArn")?;
+                if principal_arn.len() < 20 || principal_arn.len() > 2048 {
+                    return Err(StsError::new(
+                        StsErrorCode::ValidationError,
+                        "1 validation error detected: Value at 'principalArn' failed to satisfy constraint: Member must have length between 20 and 2048",
+                    ));
+                }
+                Ok(Self::AssumeRoleWithSaml {
+                    assertion: assertion.to_owned(),
+                    principal_arn: principal_arn.to_owned(),
+                    request: Box::new(AssumeRequest {
+                        role_arn: parameters.required("RoleArn")?.to_owned(),
+                        duration_seconds: parameters.number("DurationSeconds")?,
+                        policy: parameters.get("Policy").map(str::to_owned),
+                        policy_arns: parameters.members("PolicyArns", ".arn"),
+                        ..AssumeRequest::default()
+                    }),
+                })
+            }
             "AssumeRole" => {
                 if parameters.get("SerialNumber").is_some() || parameters.get("TokenCode").is_some()
                 {
@@ -147,6 +188,7 @@ impl Action {
     pub fn name(&self) -> &'static str {
         match self {
             Self::AssumeRoleWithWebIdentity { .. } => "AssumeRoleWithWebIdentity",
+            Self::AssumeRoleWithSaml { .. } => "AssumeRoleWithSAML",
             Self::AssumeRole { .. } => "AssumeRole",
             Self::GetCallerIdentity => "GetCallerIdentity",
         }
@@ -252,6 +294,37 @@ pub fn assume_role_with_web_identity_xml(
     // As IAM answers for an OIDC provider: the provider's ARN in the role's account.
     element(&mut result, "Provider", &session.provider);
     response("AssumeRoleWithWebIdentity", &result, request_id)
+}
+
+/// What `AssumeRoleWithSAML` answers about the assertion, beside the session.
+#[derive(Debug, Clone, Copy)]
+pub struct SamlFacts<'a> {
+    /// The NameID.
+    pub subject: &'a str,
+    /// `persistent`, `transient`, or the NameID format's URI.
+    pub subject_type: &'a str,
+    /// The IdP's entity id.
+    pub issuer: &'a str,
+    /// The assertion's recipient: rolegate's ACS URL.
+    pub audience: &'a str,
+    /// AWS's hash of the issuer, the account and the provider's name.
+    pub name_qualifier: &'a str,
+}
+
+/// The `AssumeRoleWithSAML` answer.
+pub fn assume_role_with_saml_xml(
+    session: &RoleSession,
+    facts: &SamlFacts<'_>,
+    request_id: &str,
+) -> String {
+    let mut result = String::new();
+    element(&mut result, "Issuer", facts.issuer);
+    session_elements(&mut result, session);
+    element(&mut result, "Subject", facts.subject);
+    element(&mut result, "SubjectType", facts.subject_type);
+    element(&mut result, "NameQualifier", facts.name_qualifier);
+    element(&mut result, "Audience", facts.audience);
+    response("AssumeRoleWithSAML", &result, request_id)
 }
 
 /// The `AssumeRole` answer.

@@ -578,6 +578,11 @@ fn federated_context(
             .map_or(provider, |(_, host)| host),
     };
     add_claims(&mut context, prefix, &identity.claims);
+    if identity.protocol == Protocol::Saml
+        && let Some(qualifier) = crate::idp::saml::name_qualifier(&identity.issuer, provider)
+    {
+        context.insert_one("saml:namequalifier", qualifier);
+    }
     facts.apply(&mut context);
     context
 }

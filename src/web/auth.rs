@@ -291,7 +291,11 @@ pub(super) async fn establish_sign_in(
 ) -> Result<(), Error> {
     // OWASP session management: a new session id at every privilege change.
     session.cycle_id().await?;
-    session.set_expiry(identity.session_ends_at.map(super::saml::provider_session_expiry));
+    session.set_expiry(
+        identity
+            .session_ends_at
+            .map(super::saml::provider_session_expiry),
+    );
     session.insert(session::IDENTITY, &identity).await?;
     state.recent.record(&identity);
     tracing::info!(idp = %identity.idp, subject = %identity.subject, mfa = identity.mfa, "signed in");

@@ -77,7 +77,10 @@ struct PostPage {
 
 /// Signs the chosen person in: a page that posts the signed response to the ACS (at once
 /// with JavaScript, by its button without).
-async fn answer(State(state): State<AppState>, Form(choice): Form<Choice>) -> Result<PostPage, Error> {
+async fn answer(
+    State(state): State<AppState>,
+    Form(choice): Form<Choice>,
+) -> Result<PostPage, Error> {
     let sp = state.idps.service_provider().ok_or(Error::NotFound)?;
     let person = person(&choice.subject).ok_or(Error::BadRequest("There is no such person."))?;
     let request = crate::idp::saml::issuer::AcceptedRequest {

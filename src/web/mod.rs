@@ -27,6 +27,7 @@ mod saml;
 pub mod session;
 mod sessions_api;
 mod sts;
+mod sts_saml;
 mod trail;
 
 use std::sync::Arc;

@@ -205,7 +205,10 @@ pub(super) async fn consume_assertion_once(
 ) -> Result<(), Error> {
     let now = i64::try_from(state.clock.unix_seconds()).unwrap_or(i64::MAX);
     // Kept past NotOnOrAfter by the largest skew any provider may be allowed.
-    let lives = assertion.not_on_or_after.saturating_sub(now).saturating_add(300);
+    let lives = assertion
+        .not_on_or_after
+        .saturating_sub(now)
+        .saturating_add(300);
     let ttl = Duration::from_secs(u64::try_from(lives).unwrap_or(1).max(1));
     let key = format!("{}|{}", assertion.issuer, assertion.id);
     let first = state
@@ -232,11 +235,16 @@ pub(super) async fn provider_for<'a>(
             return Ok(provider);
         }
     }
-    Err(refused("its Issuer is not a configured SAML identity provider"))
+    Err(refused(
+        "its Issuer is not a configured SAML identity provider",
+    ))
 }
 
 fn refused(reason: &str) -> Error {
-    SignInError::Saml(SamlError::Refused(format!("the response is refused: {reason}"))).into()
+    SignInError::Saml(SamlError::Refused(format!(
+        "the response is refused: {reason}"
+    )))
+    .into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,8 +307,8 @@ async fn take_over(
             .to_owned(),
     };
     let identity = hand_over.identity;
-    let several_roles = state.idps.honours_idp_roles(identity.idp.as_str())
-        && asserted_role_count(&identity) > 1;
+    let several_roles =
+        state.idps.honours_idp_roles(identity.idp.as_str()) && asserted_role_count(&identity) > 1;
     establish_sign_in(state, &session, identity, trail).await?;
     let return_to = safe_return_to(&return_to).unwrap_or("/");
     if several_roles {

@@ -120,6 +120,21 @@ async fn answer(
             trail.request = request_parameters(&request);
             web_identity(state, &token, &request, request_id, trail).await
         }
+        Action::AssumeRoleWithSaml {
+            assertion,
+            principal_arn,
+            request,
+        } => {
+            super::sts_saml::assume_role_with_saml(
+                state,
+                &assertion,
+                &principal_arn,
+                &request,
+                request_id,
+                trail,
+            )
+            .await
+        }
         Action::AssumeRole { request } => {
             trail.request = request_parameters(&request);
             let (claims, region) =
@@ -272,7 +287,7 @@ fn extra_audiences(state: &AppState, role_arn: &str, idp: &str) -> Vec<String> {
 
 /// An assume call's parameters for the audit log: no token, and session policies only by
 /// size (they may be long; the session's hash identifies them).
-fn request_parameters(request: &AssumeRequest) -> serde_json::Value {
+pub(super) fn request_parameters(request: &AssumeRequest) -> serde_json::Value {
     serde_json::json!({
         "roleArn": request.role_arn,
         "roleSessionName": request.role_session_name,
@@ -287,7 +302,7 @@ fn request_parameters(request: &AssumeRequest) -> serde_json::Value {
 
 /// An issued session for the audit log: the access key id and expiry, never the secret or
 /// the token; the trust statement that allowed it.
-fn response_elements(session: &RoleSession) -> serde_json::Value {
+pub(super) fn response_elements(session: &RoleSession) -> serde_json::Value {
     serde_json::json!({
         "assumedRoleUser": { "arn": session.claims.sub, "assumedRoleId": session.assumed_role_id },
         "credentials": {

@@ -6,9 +6,16 @@ use crate::support::{DemoServer, browser, hidden_input, location, page, query_va
 /// The SAMLResponse the demo provider posts for `subject`, answering the sign-in `client`
 /// started at `/login/demo-saml`.
 async fn saml_response_for(server: &DemoServer, client: &reqwest::Client, subject: &str) -> String {
-    let started = client.get(server.url("/login/demo-saml")).send().await.unwrap();
+    let started = client
+        .get(server.url("/login/demo-saml"))
+        .send()
+        .await
+        .unwrap();
     let sso = location(&started);
-    assert!(sso.starts_with(&server.url("/demo-idp/saml/sso?SAMLRequest=")), "{sso}");
+    assert!(
+        sso.starts_with(&server.url("/demo-idp/saml/sso?SAMLRequest=")),
+        "{sso}"
+    );
     assert_eq!(
         query_value(&sso, "SigAlg").as_deref(),
         Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256")
@@ -20,12 +27,19 @@ async fn saml_response_for(server: &DemoServer, client: &reqwest::Client, subjec
     let request_id = hidden_input(&html, "request_id").expect("the chooser names the request");
     let posted = client
         .post(server.url("/demo-idp/saml/sso"))
-        .form(&[("subject", subject), ("request_id", &request_id), ("relay_state", "/")])
+        .form(&[
+            ("subject", subject),
+            ("request_id", &request_id),
+            ("relay_state", "/"),
+        ])
         .send()
         .await
         .unwrap();
     let html = posted.text().await.unwrap();
-    assert!(html.contains(&format!("action=\"{}\"", server.url("/saml/acs"))), "{html}");
+    assert!(
+        html.contains(&format!("action=\"{}\"", server.url("/saml/acs"))),
+        "{html}"
+    );
     let value = hidden_input(&html, "SAMLResponse").expect("the page posts a SAMLResponse");
     unescape_html(&value)
 }
@@ -81,9 +95,19 @@ async fn the_sign_in_page_offers_both_protocols_and_the_sp_publishes_its_metadat
     let server = DemoServer::start().await;
     let login = page(&browser(), &server.url("/login")).await;
     assert!(login.contains("href=\"/login/demo-saml\""), "{login}");
-    assert!(login.contains("SAML 2.0") && login.contains("OpenID Connect"), "{login}");
-    let metadata = browser().get(server.url("/saml/metadata")).send().await.unwrap();
-    assert_eq!(metadata.headers()["content-type"], "application/samlmetadata+xml");
+    assert!(
+        login.contains("SAML 2.0") && login.contains("OpenID Connect"),
+        "{login}"
+    );
+    let metadata = browser()
+        .get(server.url("/saml/metadata"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata.headers()["content-type"],
+        "application/samlmetadata+xml"
+    );
     let xml = metadata.text().await.unwrap();
     for expected in [
         format!("entityID=\"{}\"", server.url("/saml/metadata")),
@@ -105,13 +129,22 @@ async fn a_person_with_several_asserted_roles_selects_one_and_its_console_opens(
     let response = saml_response_for(&server, &client, "demo-bob").await;
     let acs = post_to_acs(&server, &response).await;
     let continue_at = location(&acs);
-    assert!(continue_at.starts_with("/saml/continue?ticket="), "{continue_at}");
+    assert!(
+        continue_at.starts_with("/saml/continue?ticket="),
+        "{continue_at}"
+    );
     let joined = client.get(server.url(&continue_at)).send().await.unwrap();
     assert_eq!(location(&joined), "/select-role?return_to=%2F");
     let html = page(&client, &server.url("/select-role")).await;
     assert!(html.contains("Select a role"), "{html}");
-    assert!(html.contains("Account: sandbox") && html.contains("Account: staging"), "{html}");
-    assert!(html.contains("arn:aws:iam::234567890123:role/ReadOnly"), "{html}");
+    assert!(
+        html.contains("Account: sandbox") && html.contains("Account: staging"),
+        "{html}"
+    );
+    assert!(
+        html.contains("arn:aws:iam::234567890123:role/ReadOnly"),
+        "{html}"
+    );
     let csrf = hidden_input(&html, "csrf").unwrap();
     let chosen = client
         .post(server.url("/select-role"))
@@ -130,7 +163,10 @@ async fn a_person_with_several_asserted_roles_selects_one_and_its_console_opens(
     // The choice is remembered: the page now opens it at once (portal.js submits the form).
     let again = page(&client, &server.url("/select-role")).await;
     assert!(again.contains("id=\"autostart\""), "{again}");
-    assert!(again.contains("value=\"arn:aws:iam::234567890123:role/ReadOnly\" checked"), "{again}");
+    assert!(
+        again.contains("value=\"arn:aws:iam::234567890123:role/ReadOnly\" checked"),
+        "{again}"
+    );
     let stay = page(&client, &server.url("/select-role?stay=1")).await;
     assert!(!stay.contains("id=\"autostart\""), "{stay}");
 }
@@ -155,11 +191,18 @@ async fn a_replayed_response_is_refused() {
     let client = browser();
     let response = saml_response_for(&server, &client, "demo-carol").await;
     let first = post_to_acs(&server, &response).await;
-    assert!(first.status().is_redirection(), "{}", first.text().await.unwrap());
+    assert!(
+        first.status().is_redirection(),
+        "{}",
+        first.text().await.unwrap()
+    );
     let replay = post_to_acs(&server, &response).await;
     assert_eq!(replay.status(), 400);
     let html = replay.text().await.unwrap();
-    assert!(html.contains("answers no request") || html.contains("already used"), "{html}");
+    assert!(
+        html.contains("answers no request") || html.contains("already used"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -188,7 +231,10 @@ async fn a_ticket_does_not_sign_in_a_browser_that_did_not_ask() {
     let victim = browser();
     let refused = victim.get(server.url(&continue_at)).send().await.unwrap();
     assert_eq!(refused.status(), 400);
-    assert_eq!(location(&victim.get(server.url("/")).send().await.unwrap()), "/login");
+    assert_eq!(
+        location(&victim.get(server.url("/")).send().await.unwrap()),
+        "/login"
+    );
     // The ticket was spent, so the attacker cannot use it either.
     let spent = attacker.get(server.url(&continue_at)).send().await.unwrap();
     assert_eq!(spent.status(), 400);
@@ -210,5 +256,8 @@ async fn an_oversized_or_malformed_response_is_refused_cleanly() {
     let refused = post_to_acs(&server, &dtd).await;
     assert_eq!(refused.status(), 400);
     let html = refused.text().await.unwrap();
-    assert!(html.contains("DOCTYPE") && !html.contains("root:"), "{html}");
+    assert!(
+        html.contains("DOCTYPE") && !html.contains("root:"),
+        "{html}"
+    );
 }

@@ -37,6 +37,18 @@ const RULES: &str = r#"rules:
       role: Auditor
 "#;
 
+/// Dana, with AWS's attributes: the roles she may assume through `AssumeRoleWithSAML` and
+/// her session name.
+fn dana_with_aws_roles() -> serde_json::Value {
+    let mut person = dana();
+    person["attributes"]["https://aws.amazon.com/SAML/Attributes/Role"] = json!([
+        "arn:aws:iam::111122223333:role/Developer,arn:aws:iam::111122223333:saml-provider/pysaml",
+    ]);
+    person["attributes"]["https://aws.amazon.com/SAML/Attributes/RoleSessionName"] =
+        json!(["dana@example.com"]);
+    person
+}
+
 fn dana() -> serde_json::Value {
     json!({
         "name_id": "dana-7f3e",
@@ -50,18 +62,32 @@ fn dana() -> serde_json::Value {
 
 /// The SAMLResponse pysaml2 posts after `client` starts signing in at rolegate.
 async fn response_from_peer(server: &SamlServer, client: &reqwest::Client) -> String {
-    let started = client.get(server.url("/login/pysaml")).send().await.unwrap();
+    let started = client
+        .get(server.url("/login/pysaml"))
+        .send()
+        .await
+        .unwrap();
     let sso = location(&started);
-    assert!(sso.starts_with(&format!("{}/sso?", server.idp.base)), "{sso}");
+    assert!(
+        sso.starts_with(&format!("{}/sso?", server.idp.base)),
+        "{sso}"
+    );
     // pysaml2 checks rolegate's signature over the request: a changed RelayState breaks it.
     let tampered = sso.replacen("RelayState=%2F", "RelayState=%2Fadmin", 1);
     assert_ne!(tampered, sso);
     let refused = client.get(&tampered).send().await.unwrap();
-    assert_eq!(refused.status(), 400, "pysaml2 took a tampered AuthnRequest");
+    assert_eq!(
+        refused.status(),
+        400,
+        "pysaml2 took a tampered AuthnRequest"
+    );
     let answer = client.get(&sso).send().await.unwrap();
     let status = answer.status();
     let html = answer.text().await.unwrap();
-    assert_eq!(status, 200, "pysaml2 refused rolegate's AuthnRequest: {html}");
+    assert_eq!(
+        status, 200,
+        "pysaml2 refused rolegate's AuthnRequest: {html}"
+    );
     assert!(html.contains(&server.url("/saml/acs")), "{html}");
     hidden_input(&html, "SAMLResponse").expect("pysaml2 posts a SAMLResponse")
 }
@@ -79,8 +105,16 @@ async fn a_person_signs_in_through_pysaml2_and_gets_what_the_trust_policies_allo
         .await
         .unwrap();
     let status = acs.status();
-    assert!(status.is_redirection(), "{status}: {}", acs.text().await.unwrap());
-    let joined = client.get(server.url(&location(&acs))).send().await.unwrap();
+    assert!(
+        status.is_redirection(),
+        "{status}: {}",
+        acs.text().await.unwrap()
+    );
+    let joined = client
+        .get(server.url(&location(&acs)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&joined), "/");
     let portal = page(&client, &server.url("/")).await;
     assert!(portal.contains("Dana Developer"), "{portal}");
@@ -90,7 +124,8 @@ async fn a_person_signs_in_through_pysaml2_and_gets_what_the_trust_policies_allo
 }
 
 #[tokio::test]
-async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accepted_when_configured() {
+async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accepted_when_configured()
+ {
     let signing = json!({ "sign_assertion": false, "sign_response": true });
     let refused = SamlServer::start(dana(), signing.clone(), "", (DIRECTORY, RULES)).await;
     let client = browser();
@@ -121,5 +156,71 @@ async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accep
         .await
         .unwrap();
     let status = acs.status();
-    assert!(status.is_redirection(), "{status}: {}", acs.text().await.unwrap());
+    assert!(
+        status.is_redirection(),
+        "{status}: {}",
+        acs.text().await.unwrap()
+    );
+}
+
+// boto3 runs as a blocking child process: the server needs threads of its own meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_trades_a_pysaml2_assertion_for_role_credentials_once() {
+    let signing = json!({ "sign_assertion": true, "sign_response": false });
+    let server = SamlServer::start(dana_with_aws_roles(), signing, "", (DIRECTORY, RULES)).await;
+    let principal = "arn:aws:iam::111122223333:saml-provider/pysaml";
+    let assume = |assertion: &str, role: &str| {
+        crate::support::aws::boto3(&json!({
+            "op": "assume_saml", "endpoint": server.url("/sts"),
+            "role_arn": format!("arn:aws:iam::111122223333:role/{role}"),
+            "principal_arn": principal, "assertion": assertion,
+        }))
+    };
+    let assertion = response_from_peer(&server, &browser()).await;
+    let answer = assume(&assertion, "Developer");
+    assert_eq!(
+        answer["AssumedRoleUser"]["Arn"],
+        "arn:aws:sts::111122223333:assumed-role/Developer/dana@example.com",
+        "{answer}"
+    );
+    assert_eq!(answer["Subject"], "dana-7f3e", "{answer}");
+    assert_eq!(answer["SubjectType"], "persistent", "{answer}");
+    let issuer = format!("{}/metadata", server.idp.base);
+    assert_eq!(answer["Issuer"], issuer.as_str(), "{answer}");
+    assert_eq!(
+        answer["Audience"],
+        server.url("/saml/acs").as_str(),
+        "{answer}"
+    );
+    use base64::Engine as _;
+    let qualifier = base64::engine::general_purpose::STANDARD.encode(openssl::sha::sha1(
+        format!("{issuer}111122223333/pysaml").as_bytes(),
+    ));
+    assert_eq!(answer["NameQualifier"], qualifier.as_str(), "{answer}");
+    let whoami = crate::support::aws::boto3(&json!({
+        "op": "whoami", "endpoint": server.url("/sts"), "credentials": answer["Credentials"],
+    }));
+    assert_eq!(whoami["Account"], "111122223333", "{whoami}");
+
+    let replayed = assume(&assertion, "Developer");
+    assert_eq!(
+        replayed["error"]["code"], "InvalidIdentityToken",
+        "{replayed}"
+    );
+
+    // Auditor is not among the assertion's Role values.
+    let fresh = response_from_peer(&server, &browser()).await;
+    let unlisted = assume(&fresh, "Auditor");
+    assert_eq!(unlisted["error"]["code"], "AccessDenied", "{unlisted}");
+
+    let wrong_provider = crate::support::aws::boto3(&json!({
+        "op": "assume_saml", "endpoint": server.url("/sts"),
+        "role_arn": "arn:aws:iam::111122223333:role/Developer",
+        "principal_arn": "arn:aws:iam::111122223333:saml-provider/other",
+        "assertion": response_from_peer(&server, &browser()).await,
+    }));
+    assert_eq!(
+        wrong_provider["error"]["code"], "InvalidIdentityToken",
+        "{wrong_provider}"
+    );
 }

@@ -38,7 +38,9 @@ pub(super) fn from_assertion(
             many => Value::Array(many.iter().cloned().map(Value::String).collect()),
         };
         if let Some(friendly) = &attribute.friendly_name {
-            claims.entry(friendly.clone()).or_insert_with(|| value.clone());
+            claims
+                .entry(friendly.clone())
+                .or_insert_with(|| value.clone());
         }
         claims.insert(attribute.name.clone(), value);
     }

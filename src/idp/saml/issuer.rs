@@ -10,8 +10,8 @@ use samael::attribute::{Attribute, AttributeValue};
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, mime_encode_x509_cert};
 use samael::schema::{
     Assertion, AttributeStatement, AudienceRestriction, AuthnContext, AuthnContextClassRef,
-    AuthnStatement, Conditions, Issuer, Response, Status, StatusCode, Subject,
-    SubjectConfirmation, SubjectConfirmationData, SubjectNameID,
+    AuthnStatement, Conditions, Issuer, Response, Status, StatusCode, Subject, SubjectConfirmation,
+    SubjectConfirmationData, SubjectNameID,
 };
 use samael::signature::{DigestAlgorithm, Signature};
 use samael::traits::ToXml;
@@ -109,7 +109,9 @@ impl SamlIssuer {
         let verifier = samael::crypto::UrlVerifier::from_x509(&sp.certificate)
             .map_err(|e| format!("the SP certificate: {e}"))?;
         if !verifier.verify_signed_request_url(url).unwrap_or(false) {
-            return Err("the request's signature does not verify against the SP's certificate".into());
+            return Err(
+                "the request's signature does not verify against the SP's certificate".into(),
+            );
         }
         let query = |name: &str| {
             url.query_pairs()
@@ -126,9 +128,11 @@ impl SamlIssuer {
             .take(MAX_REQUEST_BYTES)
             .read_to_string(&mut xml)
             .map_err(|_| "SAMLRequest does not inflate to UTF-8")?;
-        super::screen::screen(&xml, super::screen::Root::AUTHN_REQUEST).map_err(|e| e.to_string())?;
-        let request: samael::schema::AuthnRequest =
-            xml.parse().map_err(|e| format!("not an AuthnRequest: {e}"))?;
+        super::screen::screen(&xml, super::screen::Root::AUTHN_REQUEST)
+            .map_err(|e| e.to_string())?;
+        let request: samael::schema::AuthnRequest = xml
+            .parse()
+            .map_err(|e| format!("not an AuthnRequest: {e}"))?;
         if request.issuer_value().as_deref() != Some(sp.entity_id.as_str()) {
             return Err("the request's Issuer is not the service provider".into());
         }
@@ -161,9 +165,7 @@ impl SamlIssuer {
     pub fn response(&self, spec: &ResponseSpec<'_>) -> Result<String, String> {
         let assertion = self.assertion(spec);
         let key = self.private_key_der();
-        let sign = |xml: &str| {
-            Crypto::sign_xml(xml, &key).map_err(|e| format!("signing: {e}"))
-        };
+        let sign = |xml: &str| Crypto::sign_xml(xml, &key).map_err(|e| format!("signing: {e}"));
         let strip_declaration = |xml: String| match xml.strip_prefix("<?xml") {
             Some(rest) => rest
                 .split_once("?>")
@@ -283,9 +285,7 @@ impl SamlIssuer {
                     .map(|(name, values)| Attribute {
                         friendly_name: None,
                         name: Some(name.clone()),
-                        name_format: Some(
-                            "urn:oasis:names:tc:SAML:2.0:attrname-format:uri".into(),
-                        ),
+                        name_format: Some("urn:oasis:names:tc:SAML:2.0:attrname-format:uri".into()),
                         values: values
                             .iter()
                             .map(|v| AttributeValue {

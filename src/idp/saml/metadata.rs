@@ -2,9 +2,7 @@
 //! certificates its signatures are pinned to.
 
 use samael::crypto::{CertificateDer, Crypto, CryptoProvider, ReduceMode, decode_x509_cert};
-use samael::metadata::{
-    EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor,
-};
+use samael::metadata::{EntityDescriptor, HTTP_REDIRECT_BINDING, IdpSsoDescriptor, KeyDescriptor};
 use url::Url;
 
 use super::screen::{Root, screen};
@@ -85,7 +83,11 @@ impl IdpMetadata {
 
 /// The certificates of the descriptor's signing keys (`use="signing"`, or no `use`).
 fn signing_certificates(idp: &IdpSsoDescriptor) -> Result<Vec<CertificateDer>, String> {
-    let signing = |k: &&KeyDescriptor| k.key_use.as_deref().is_none_or(|u| u.is_empty() || u == "signing");
+    let signing = |k: &&KeyDescriptor| {
+        k.key_use
+            .as_deref()
+            .is_none_or(|u| u.is_empty() || u == "signing")
+    };
     let mut certificates = Vec::new();
     for descriptor in idp.key_descriptors.iter().filter(signing) {
         for text in descriptor
@@ -102,9 +104,11 @@ fn signing_certificates(idp: &IdpSsoDescriptor) -> Result<Vec<CertificateDer>, S
         }
     }
     if certificates.is_empty() {
-        return Err("the IDPSSODescriptor has no signing certificate (a KeyDescriptor with an \
+        return Err(
+            "the IDPSSODescriptor has no signing certificate (a KeyDescriptor with an \
                     X509Certificate); rolegate accepts only responses signed by a pinned key"
-            .into());
+                .into(),
+        );
     }
     Ok(certificates)
 }

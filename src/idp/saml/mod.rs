@@ -261,8 +261,12 @@ impl SamlProvider {
             return Err(format!("`{url}` is larger than {MAX_METADATA_BYTES} bytes"));
         }
         let text = std::str::from_utf8(&bytes).map_err(|_| format!("`{url}` is not UTF-8"))?;
-        IdpMetadata::parse(text, self.metadata.signed_by.as_ref(), now_i64(&*self.clock))
-            .map_err(|reason| format!("metadata `{url}`: {reason}"))
+        IdpMetadata::parse(
+            text,
+            self.metadata.signed_by.as_ref(),
+            now_i64(&*self.clock),
+        )
+        .map_err(|reason| format!("metadata `{url}`: {reason}"))
     }
 
     /// Starts an SP-initiated sign-in: a signed `AuthnRequest` over HTTP-Redirect.
@@ -324,10 +328,24 @@ pub fn claimed_issuer(xml: &str) -> Result<String, SignInError> {
         .ok_or_else(|| SamlError::Malformed("the response names no Issuer".into()).into())
 }
 
+/// `saml:namequalifier` as AWS computes it for the SAML provider `provider_arn`
+/// (`arn:aws:iam::<account>:saml-provider/<name>`): base64 of the SHA-1 of the issuer, the
+/// account id and `/<name>`, concatenated. `None` for another kind of ARN.
+pub fn name_qualifier(issuer: &str, provider_arn: &str) -> Option<String> {
+    use base64::Engine as _;
+    let rest = provider_arn.strip_prefix("arn:aws:iam::")?;
+    let (account, name) = rest.split_once(":saml-provider/")?;
+    let digest = openssl::sha::sha1(format!("{issuer}{account}/{name}").as_bytes());
+    Some(base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
 /// Decodes a base64 SAML message, at most [`MAX_RESPONSE_BYTES`] once decoded.
 pub fn decode_message(encoded: &str) -> Result<String, SignInError> {
     use base64::Engine as _;
-    let compact: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     if compact.len() / 4 * 3 > MAX_RESPONSE_BYTES + 3 {
         return Err(SignInError::Saml(SamlError::Malformed(format!(
             "larger than {MAX_RESPONSE_BYTES} bytes"
@@ -356,7 +374,9 @@ fn read_certificate(path: &std::path::Path) -> Result<CertificateDer, String> {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Now, in signed Unix seconds (SAML's times are compared as such).

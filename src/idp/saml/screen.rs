@@ -47,9 +47,9 @@ impl Shape {
     /// `<ds:Signature>` child whose reference is `#id`). Whether it verifies is for xmlsec.
     pub(super) fn signs_itself(&self, id: Option<&str>) -> bool {
         let Some(id) = id else { return false };
-        self.references.iter().any(|(parent, uri)| {
-            parent.as_deref() == Some(id) && uri.strip_prefix('#') == Some(id)
-        })
+        self.references
+            .iter()
+            .any(|(parent, uri)| parent.as_deref() == Some(id) && uri.strip_prefix('#') == Some(id))
     }
 }
 
@@ -148,7 +148,8 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
         }
         let local = start.local_name();
         let local = local.as_ref();
-        let in_namespace = |ns: &[u8]| matches!(&namespace, ResolveResult::Bound(n) if n.as_ref() == ns);
+        let in_namespace =
+            |ns: &[u8]| matches!(&namespace, ResolveResult::Bound(n) if n.as_ref() == ns);
         if depth == 0 {
             if !(in_namespace(root.namespace) && local == root.local_name.as_bytes()) {
                 return refuse(format!(
@@ -202,7 +203,9 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
             shape.references.push((holder, uri.unwrap_or_default()));
         }
         if count > MAX_ATTRIBUTES {
-            return refuse(format!("an element with more than {MAX_ATTRIBUTES} attributes"));
+            return refuse(format!(
+                "an element with more than {MAX_ATTRIBUTES} attributes"
+            ));
         }
         if matches!(event, Event::Start(_)) {
             open.push(Open { signature, id });
@@ -261,7 +264,10 @@ mod tests {
         assert!(refusal(&xxe).contains("DOCTYPE"));
         let laughs = "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;\">]><r/>";
         assert!(refusal(laughs).contains("DOCTYPE"));
-        let pi = OK.replace("<saml:Assertion", "<?xml-stylesheet href=\"x\"?><saml:Assertion");
+        let pi = OK.replace(
+            "<saml:Assertion",
+            "<?xml-stylesheet href=\"x\"?><saml:Assertion",
+        );
         assert!(refusal(&pi).contains("processing instruction"));
         let undeclared = OK.replace("&amp;", "&lol;");
         assert!(refusal(&undeclared).contains("undeclared entity"));

@@ -47,7 +47,9 @@ impl ServiceProvider {
             .map(|public| public.public_eq(&key))
             .unwrap_or(false);
         if !matches {
-            return Err("keys.saml_sp_cert_file is not the certificate of keys.saml_sp_key_file".into());
+            return Err(
+                "keys.saml_sp_cert_file is not the certificate of keys.saml_sp_key_file".into(),
+            );
         }
         let der = certificate
             .to_der()

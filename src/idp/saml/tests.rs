@@ -7,10 +7,10 @@ use samael::crypto::{Crypto, CryptoProvider};
 use samael::signature::{DigestAlgorithm, SignatureAlgorithm};
 use samael::traits::ToXml;
 
+use super::SamlError;
 use super::issuer::{ResponseSpec, SamlIssuer};
 use super::metadata::IdpMetadata;
 use super::verify::{Expectations, verify_response};
-use super::SamlError;
 use crate::config::SignedElements;
 
 const SP: &str = "http://127.0.0.1:8080/saml/metadata";
@@ -60,7 +60,11 @@ fn expect(now: SystemTime, require_signed: SignedElements) -> Expectations<'stat
 }
 
 fn verify(issuer: &SamlIssuer, xml: &str) -> Result<super::VerifiedAssertion, SamlError> {
-    verify_response(xml, &metadata(issuer), &expect(at(), SignedElements::Assertion))
+    verify_response(
+        xml,
+        &metadata(issuer),
+        &expect(at(), SignedElements::Assertion),
+    )
 }
 
 fn refusal(issuer: &SamlIssuer, xml: &str) -> String {
@@ -78,7 +82,11 @@ fn a_response_with_a_signed_assertion_is_accepted_and_read() {
     assert_eq!(verified.name_id, "alice@example.com");
     assert_eq!(verified.issuer, IDP);
     assert_eq!(verified.in_response_to.as_deref(), Some("_request1"));
-    let groups = verified.attributes.iter().find(|a| a.name == "groups").unwrap();
+    let groups = verified
+        .attributes
+        .iter()
+        .find(|a| a.name == "groups")
+        .unwrap();
     assert_eq!(groups.values, ["developers", "admins"]);
 }
 
@@ -172,7 +180,11 @@ fn a_comment_inside_the_name_id_is_refused_not_truncated() {
     let xml = idp.response(&spec(SignedElements::Assertion)).unwrap();
     // Exclusive canonicalisation drops comments, so the signature still verifies: a parser
     // that read only the text before the comment would see `alice@example.com.evil`'s prefix.
-    let commented = xml.replacen(">alice@example.com<", ">alice@example.com<!---->.evil.example<", 1);
+    let commented = xml.replacen(
+        ">alice@example.com<",
+        ">alice@example.com<!---->.evil.example<",
+        1,
+    );
     assert!(refusal(&idp, &commented).contains("comment"));
 }
 
@@ -210,14 +222,27 @@ fn time_bounds_hold_with_the_skew() {
     let idp = issuer();
     let xml = idp.response(&spec(SignedElements::Assertion)).unwrap();
     let metadata = metadata(&idp);
-    let within_skew = expect(at() + Duration::from_secs(300 + 30), SignedElements::Assertion);
+    let within_skew = expect(
+        at() + Duration::from_secs(300 + 30),
+        SignedElements::Assertion,
+    );
     assert!(verify_response(&xml, &metadata, &within_skew).is_ok());
-    let expired = expect(at() + Duration::from_secs(300 + 61), SignedElements::Assertion);
-    let message = verify_response(&xml, &metadata, &expired).unwrap_err().to_string();
+    let expired = expect(
+        at() + Duration::from_secs(300 + 61),
+        SignedElements::Assertion,
+    );
+    let message = verify_response(&xml, &metadata, &expired)
+        .unwrap_err()
+        .to_string();
     assert!(message.contains("expired"), "{message}");
     let early = expect(at() - Duration::from_secs(120), SignedElements::Assertion);
-    let message = verify_response(&xml, &metadata, &early).unwrap_err().to_string();
-    assert!(message.contains("future") || message.contains("not valid yet"), "{message}");
+    let message = verify_response(&xml, &metadata, &early)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("future") || message.contains("not valid yet"),
+        "{message}"
+    );
 }
 
 #[test]

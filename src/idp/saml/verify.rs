@@ -127,7 +127,9 @@ pub(super) fn verify_response(
             .map_err(|e| SamlError::Malformed(format!("the signed assertion: {e}")))?
     };
     if Some(assertion.id.as_str()) != shape.assertion_id.as_deref() {
-        return Err(refused("the signed assertion is not the one in the response".into()));
+        return Err(refused(
+            "the signed assertion is not the one in the response".into(),
+        ));
     }
     let verified = check_assertion(&assertion, idp, expect)?;
     if let (Some(asked), Some(answered)) = (&envelope.in_response_to, &verified.in_response_to)
@@ -180,7 +182,10 @@ fn check_envelope(
         return Err(SamlError::Status(status.unwrap_or("no status").to_owned()));
     }
     if response.version != "2.0" {
-        return Err(refused(format!("version `{}` is not 2.0", response.version)));
+        return Err(refused(format!(
+            "version `{}` is not 2.0",
+            response.version
+        )));
     }
     match response.destination.as_deref() {
         Some(destination) if destination != expect.acs_url => {
@@ -190,7 +195,9 @@ fn check_envelope(
             )));
         }
         None if signed => {
-            return Err(refused("a signed response must name its Destination".into()));
+            return Err(refused(
+                "a signed response must name its Destination".into(),
+            ));
         }
         _ => {}
     }
@@ -213,7 +220,9 @@ fn check_issuer(
         )));
     }
     if issuer.format.as_deref().is_some_and(|f| f != ENTITY_FORMAT) {
-        return Err(refused(format!("the {whose}'s Issuer has a Format other than entity")));
+        return Err(refused(format!(
+            "the {whose}'s Issuer has a Format other than entity"
+        )));
     }
     Ok(())
 }
@@ -228,7 +237,10 @@ fn check_assertion(
     expect: &Expectations<'_>,
 ) -> Result<VerifiedAssertion, SamlError> {
     if assertion.version != "2.0" {
-        return Err(refused(format!("assertion version `{}` is not 2.0", assertion.version)));
+        return Err(refused(format!(
+            "assertion version `{}` is not 2.0",
+            assertion.version
+        )));
     }
     check_issuer(&assertion.issuer, idp, "assertion")?;
     if unix(assertion.issue_instant) > expect.now + expect.skew {
@@ -252,15 +264,22 @@ fn check_assertion(
     if let Some(before) = conditions.not_before
         && expect.now + expect.skew < unix(before)
     {
-        return Err(refused("the assertion is not valid yet (Conditions NotBefore)".into()));
+        return Err(refused(
+            "the assertion is not valid yet (Conditions NotBefore)".into(),
+        ));
     }
     if let Some(after) = conditions.not_on_or_after {
         if unix(after) + expect.skew <= expect.now {
-            return Err(refused("the assertion has expired (Conditions NotOnOrAfter)".into()));
+            return Err(refused(
+                "the assertion has expired (Conditions NotOnOrAfter)".into(),
+            ));
         }
         not_on_or_after = not_on_or_after.min(unix(after));
     }
-    let restrictions = conditions.audience_restrictions.as_deref().unwrap_or_default();
+    let restrictions = conditions
+        .audience_restrictions
+        .as_deref()
+        .unwrap_or_default();
     if restrictions.is_empty() {
         return Err(refused("the assertion has no AudienceRestriction".into()));
     }
@@ -282,7 +301,9 @@ fn check_assertion(
     if let Some(session_end) = statement.session_not_on_or_after
         && unix(session_end) + expect.skew <= expect.now
     {
-        return Err(refused("the provider's session has ended (SessionNotOnOrAfter)".into()));
+        return Err(refused(
+            "the provider's session has ended (SessionNotOnOrAfter)".into(),
+        ));
     }
     let attributes = assertion
         .attribute_statements

@@ -62,7 +62,12 @@ impl<'a> ClaimContexts<'a> {
                 .split_once("oidc-provider/")
                 .map_or(provider, |(_, host)| host),
         };
-        if let Some(built) = self.built.get(prefix) {
+        // SAML keys differ by provider (`saml:namequalifier` names its account).
+        let cache_key = match identity.protocol {
+            Protocol::Saml => provider,
+            Protocol::Oidc => prefix,
+        };
+        if let Some(built) = self.built.get(cache_key) {
             return built.clone();
         }
         let mut context = RequestContext::default();
@@ -80,9 +85,12 @@ impl<'a> ClaimContexts<'a> {
         if identity.protocol == Protocol::Saml {
             context.insert_one("saml:sub", identity.subject.clone());
             context.insert_one("saml:iss", identity.issuer.clone());
+            if let Some(qualifier) = crate::idp::saml::name_qualifier(&identity.issuer, provider) {
+                context.insert_one("saml:namequalifier", qualifier);
+            }
         }
         let context = Arc::new(context);
-        self.built.insert(prefix.to_owned(), context.clone());
+        self.built.insert(cache_key.to_owned(), context.clone());
         context
     }
 }

@@ -84,7 +84,10 @@ pub(super) async fn page(
         .filter(|arn| roles.iter().any(|r| &r.role_arn == arn));
     let mut groups: Vec<AccountGroup> = Vec::new();
     for role in &roles {
-        let label = format!("{} ({}) · {}", role.account_alias, role.account_name, role.account_id);
+        let label = format!(
+            "{} ({}) · {}",
+            role.account_alias, role.account_name, role.account_id
+        );
         let choice = Choice {
             role_arn: role.role_arn.clone(),
             role_name: role.role_name.clone(),

@@ -25,8 +25,12 @@ pub(crate) fn key_pair(folder: &Path, name: &str) -> (PathBuf, PathBuf) {
     builder.set_subject_name(&subject).unwrap();
     builder.set_issuer_name(&subject).unwrap();
     builder.set_pubkey(&key).unwrap();
-    builder.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
-    builder.set_not_after(&Asn1Time::days_from_now(30).unwrap()).unwrap();
+    builder
+        .set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    builder
+        .set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
     builder.sign(&key, MessageDigest::sha256()).unwrap();
     let key_file = folder.join(format!("{name}.key"));
     let cert_file = folder.join(format!("{name}.crt"));
@@ -145,7 +149,11 @@ impl SamlServer {
         )
         .unwrap();
         std::fs::write(folder.path().join("session.pem"), super::session_key_pem()).unwrap();
-        std::fs::write(folder.path().join("mappings/directory/accounts.yaml"), directory).unwrap();
+        std::fs::write(
+            folder.path().join("mappings/directory/accounts.yaml"),
+            directory,
+        )
+        .unwrap();
         std::fs::write(folder.path().join("mappings/rules/rules.yaml"), rules).unwrap();
         let config =
             rolegate::config::Config::load(&folder.path().join("rolegate.toml"), &|_| None)

@@ -45,6 +45,18 @@ def run(request):
         answer["Credentials"]["Expiration"] = answer["Credentials"]["Expiration"].isoformat()
         answer.pop("ResponseMetadata", None)
         return answer
+    if op == "assume_saml":
+        args = {
+            "RoleArn": request["role_arn"],
+            "PrincipalArn": request["principal_arn"],
+            "SAMLAssertion": request["assertion"],
+        }
+        if "duration" in request:
+            args["DurationSeconds"] = request["duration"]
+        answer = client(request).assume_role_with_saml(**args)
+        answer["Credentials"]["Expiration"] = answer["Credentials"]["Expiration"].isoformat()
+        answer.pop("ResponseMetadata", None)
+        return answer
     if op == "assume_role":
         args = {"RoleArn": request["role_arn"], "RoleSessionName": request["session_name"]}
         if "duration" in request:
