@@ -128,6 +128,7 @@ impl DemoSamlIdp {
             lifetime: ASSERTION_LIFETIME,
             session_not_on_or_after: None,
             sign: SignedElements::Assertion,
+            encrypt_to: None,
         })
     }
 }

@@ -224,3 +224,68 @@ async fn boto3_trades_a_pysaml2_assertion_for_role_credentials_once() {
         "{wrong_provider}"
     );
 }
+
+#[tokio::test]
+async fn an_assertion_pysaml2_encrypts_to_the_sp_certificate_is_decrypted_and_accepted() {
+    let signing = json!({ "sign_assertion": true, "encrypt_assertion": true });
+    let server = SamlServer::start(
+        dana(),
+        signing,
+        "require_encrypted_assertions = true",
+        (DIRECTORY, RULES),
+    )
+    .await;
+    let client = browser();
+    let response = response_from_peer(&server, &client).await;
+    use base64::Engine as _;
+    let xml = base64::engine::general_purpose::STANDARD
+        .decode(&response)
+        .unwrap();
+    let xml = String::from_utf8(xml).unwrap();
+    assert!(
+        xml.contains("EncryptedAssertion") && !xml.contains("dana@example.com"),
+        "{xml}"
+    );
+    let acs = client
+        .post(server.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let status = acs.status();
+    assert!(
+        status.is_redirection(),
+        "{status}: {}",
+        acs.text().await.unwrap()
+    );
+    let joined = client
+        .get(server.url(&location(&acs)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&joined), "/");
+    assert!(
+        page(&client, &server.url("/"))
+            .await
+            .contains("Dana Developer")
+    );
+}
+
+#[tokio::test]
+async fn a_triple_des_encrypted_assertion_is_refused_with_the_reason() {
+    let signing = json!({
+        "sign_assertion": true, "encrypt_assertion": true, "encrypt_content": "des-192",
+    });
+    let server = SamlServer::start(dana(), signing, "", (DIRECTORY, RULES)).await;
+    let client = browser();
+    let response = response_from_peer(&server, &client).await;
+    let acs = client
+        .post(server.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(acs.status(), 400);
+    let html = acs.text().await.unwrap();
+    assert!(html.contains("tripledes-cbc` is not supported"), "{html}");
+}

@@ -71,6 +71,8 @@ pub struct ResponseSpec<'a> {
     pub session_not_on_or_after: Option<SystemTime>,
     /// What to sign.
     pub sign: SignedElements,
+    /// The SP certificate to encrypt the assertion to (AES-256-GCM, RSA-OAEP), if any.
+    pub encrypt_to: Option<&'a CertificateDer>,
 }
 
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
@@ -182,6 +184,10 @@ impl SamlIssuer {
             SignedElements::Response => {
                 strip_declaration(assertion.to_string().map_err(|e| e.to_string())?)
             }
+        };
+        let assertion_xml = match spec.encrypt_to {
+            Some(certificate) => encrypt(&assertion_xml, certificate)?,
+            None => assertion_xml,
         };
         let id = random_id();
         let response = Response {
@@ -298,4 +304,42 @@ impl SamlIssuer {
             }]),
         }
     }
+}
+
+/// `assertion` as an `EncryptedAssertion` to `certificate`'s key: AES-256-GCM content, the
+/// key by RSA-OAEP (MGF1, SHA-1), as XML Encryption 1.1 writes them.
+fn encrypt(assertion: &str, certificate: &CertificateDer) -> Result<String, String> {
+    use base64::Engine as _;
+    use openssl::encrypt::Encrypter;
+    use openssl::rsa::Padding;
+    use openssl::symm::{Cipher, encrypt_aead};
+    let failed = |e: openssl::error::ErrorStack| format!("encrypting the assertion: {e}");
+    let public = openssl::x509::X509::from_der(certificate.der_data())
+        .and_then(|c| c.public_key())
+        .map_err(failed)?;
+    let key: [u8; 32] = rand::random();
+    let iv: [u8; 12] = rand::random();
+    let mut tag = [0_u8; 16];
+    let ciphertext = encrypt_aead(
+        Cipher::aes_256_gcm(),
+        &key,
+        Some(&iv),
+        &[],
+        assertion.as_bytes(),
+        &mut tag,
+    )
+    .map_err(failed)?;
+    let mut encrypter = Encrypter::new(&public).map_err(failed)?;
+    encrypter
+        .set_rsa_padding(Padding::PKCS1_OAEP)
+        .map_err(failed)?;
+    let mut wrapped = vec![0; encrypter.encrypt_len(&key).map_err(failed)?];
+    let length = encrypter.encrypt(&key, &mut wrapped).map_err(failed)?;
+    wrapped.truncate(length);
+    let engine = base64::engine::general_purpose::STANDARD;
+    let data = engine.encode([iv.as_slice(), &ciphertext, &tag].concat());
+    Ok(format!(
+        r#"<saml2:EncryptedAssertion xmlns:saml2="urn:oasis:names:tc:SAML:2.0:assertion"><xenc:EncryptedData xmlns:xenc="http://www.w3.org/2001/04/xmlenc#" Type="http://www.w3.org/2001/04/xmlenc#Element"><xenc:EncryptionMethod Algorithm="http://www.w3.org/2009/xmlenc11#aes256-gcm"/><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><xenc:EncryptedKey><xenc:EncryptionMethod Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p"/><xenc:CipherData><xenc:CipherValue>{}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedKey></ds:KeyInfo><xenc:CipherData><xenc:CipherValue>{data}</xenc:CipherValue></xenc:CipherData></xenc:EncryptedData></saml2:EncryptedAssertion>"#,
+        engine.encode(wrapped)
+    ))
 }

@@ -3,6 +3,7 @@
 //! (`verify`), `AuthnRequest` and Single Logout messages (`request`), and the assertion as
 //! an [`Identity`] (`identity`).
 
+mod decrypt;
 mod identity;
 pub mod issuer;
 pub mod keys;
@@ -284,6 +285,8 @@ impl SamlProvider {
             now: now_i64(&*self.clock),
             skew: i64::try_from(self.settings.clock_skew.as_secs()).unwrap_or(0),
             require_signed: self.settings.require_signed,
+            require_encrypted: self.settings.require_encrypted_assertions,
+            decryption_key: Some(&self.sp.key),
         };
         let verified = verify::verify_response(xml, &metadata, &expect).map_err(|e| {
             tracing::info!(idp = %self.name, reason = %e, "SAML response refused");
@@ -316,10 +319,8 @@ impl SamlProvider {
 /// provider whose certificates must then verify it. Screened first; nothing here is
 /// trusted.
 pub fn claimed_issuer(xml: &str) -> Result<String, SignInError> {
-    screen::screen(xml, screen::Root::RESPONSE)?;
-    let response: samael::schema::Response = xml
-        .parse()
-        .map_err(|e| SamlError::Malformed(format!("not a SAML response: {e}")))?;
+    let shape = screen::screen(xml, screen::Root::RESPONSE)?;
+    let response = verify::parse_envelope(xml, shape.encrypted_assertions > 0)?;
     response
         .issuer
         .and_then(|i| i.value)

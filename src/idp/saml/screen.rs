@@ -37,6 +37,9 @@ pub(super) struct Shape {
     pub(super) root_id: Option<String>,
     /// The (first) assertion's `ID`.
     pub(super) assertion_id: Option<String>,
+    /// The namespace declarations (prefix, URI) in scope at the first
+    /// `<EncryptedAssertion>`, which its decrypted assertion inherits.
+    pub(super) encrypted_namespaces: Vec<(String, String)>,
     /// For each `<ds:Reference>`: the `ID` of the element its `<ds:Signature>` sits in, and
     /// the reference's `URI`.
     references: Vec<(Option<String>, String)>,
@@ -59,6 +62,8 @@ struct Open {
     signature: bool,
     /// Its `ID` attribute.
     id: Option<String>,
+    /// The namespaces it declares.
+    declares: Vec<(String, String)>,
 }
 
 /// The root element a message must have.
@@ -75,6 +80,11 @@ impl Root {
     pub(super) const RESPONSE: Root = Root {
         namespace: PROTOCOL_NS,
         local_name: "Response",
+    };
+    /// `saml:Assertion` (a decrypted one).
+    pub(super) const ASSERTION: Root = Root {
+        namespace: ASSERTION_NS,
+        local_name: "Assertion",
     };
     /// `samlp:AuthnRequest` (read by the demo's identity provider).
     pub(super) const AUTHN_REQUEST: Root = Root {
@@ -163,6 +173,7 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
         let mut count = 0usize;
         let mut id = None;
         let mut uri = None;
+        let mut declares = Vec::new();
         for attribute in start.attributes() {
             let attribute = attribute
                 .map_err(|e| SamlError::Malformed(format!("a malformed attribute: {e}")))?;
@@ -176,7 +187,12 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
                     id = Some(value());
                 }
                 b"URI" => uri = Some(value()),
-                _ => {}
+                b"xmlns" => declares.push((String::new(), value())),
+                key => {
+                    if let Some(prefix) = key.strip_prefix(b"xmlns:") {
+                        declares.push((String::from_utf8_lossy(prefix).into_owned(), value()));
+                    }
+                }
             }
         }
         if depth == 0 {
@@ -188,7 +204,18 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
                     shape.assertions += 1;
                     shape.assertion_id = shape.assertion_id.take().or_else(|| id.clone());
                 }
-                b"EncryptedAssertion" => shape.encrypted_assertions += 1,
+                b"EncryptedAssertion" => {
+                    shape.encrypted_assertions += 1;
+                    if shape.encrypted_assertions == 1 {
+                        let mut in_scope: Vec<(String, String)> = Vec::new();
+                        let levels = open.iter().map(|o| &o.declares).chain([&declares]);
+                        for (prefix, uri) in levels.flatten() {
+                            in_scope.retain(|(p, _)| p != prefix);
+                            in_scope.push((prefix.clone(), uri.clone()));
+                        }
+                        shape.encrypted_namespaces = in_scope;
+                    }
+                }
                 _ => {}
             }
         }
@@ -208,7 +235,11 @@ pub(super) fn screen(xml: &str, root: Root) -> Result<Shape, SamlError> {
             ));
         }
         if matches!(event, Event::Start(_)) {
-            open.push(Open { signature, id });
+            open.push(Open {
+                signature,
+                id,
+                declares,
+            });
             depth += 1;
             if depth > MAX_DEPTH {
                 return refuse(format!("elements nested more than {MAX_DEPTH} deep"));

@@ -46,6 +46,7 @@ fn spec(sign: SignedElements) -> ResponseSpec<'static> {
         lifetime: Duration::from_secs(300),
         session_not_on_or_after: None,
         sign,
+        encrypt_to: None,
     }
 }
 
@@ -56,6 +57,8 @@ fn expect(now: SystemTime, require_signed: SignedElements) -> Expectations<'stat
         now: i64::try_from(crate::clock::unix_seconds(now)).unwrap(),
         skew: 60,
         require_signed,
+        require_encrypted: false,
+        decryption_key: None,
     }
 }
 
@@ -142,7 +145,7 @@ fn an_unsigned_assertion_is_refused() {
     let assertion = idp.assertion(&spec(SignedElements::Assertion));
     let text = assertion.to_string().unwrap();
     let body = text.split_once("?>").map_or(text.as_str(), |(_, b)| b);
-    assert!(refusal(&idp, &wrap_in_response(body)).contains("the assertion is not signed"));
+    assert!(refusal(&idp, &wrap_in_response(body)).contains("nothing in the response is signed"));
 }
 
 #[test]
@@ -265,4 +268,54 @@ fn metadata_without_a_signing_certificate_is_refused() {
     let bare = format!("{}{}", &xml[..start], &xml[end..]);
     let message = IdpMetadata::parse(&bare, None, 0).unwrap_err();
     assert!(message.contains("no signing certificate"), "{message}");
+}
+
+#[test]
+fn an_encrypted_assertion_is_decrypted_with_the_sp_key_and_its_signature_checked() {
+    let idp = issuer();
+    let (sp_key, sp_certificate) = super::keys::self_signed("sp").unwrap();
+    let mut encrypted = spec(SignedElements::Assertion);
+    encrypted.encrypt_to = Some(&sp_certificate);
+    let xml = idp.response(&encrypted).unwrap();
+    assert!(xml.contains("EncryptedAssertion") && !xml.contains("alice@example.com"));
+    let metadata = metadata(&idp);
+    let mut expected = expect(at(), SignedElements::Assertion);
+    expected.require_encrypted = true;
+    let without_key = verify_response(&xml, &metadata, &expected).unwrap_err();
+    assert!(
+        without_key.to_string().contains("no SP key"),
+        "{without_key}"
+    );
+    expected.decryption_key = Some(&sp_key);
+    let verified = verify_response(&xml, &metadata, &expected).unwrap();
+    assert_eq!(verified.name_id, "alice@example.com");
+    // Another SP's key cannot decrypt it.
+    let (other_key, _) = super::keys::self_signed("other").unwrap();
+    expected.decryption_key = Some(&other_key);
+    assert!(verify_response(&xml, &metadata, &expected).is_err());
+    // Required encryption refuses a plain assertion.
+    expected.decryption_key = Some(&sp_key);
+    let plain = idp.response(&spec(SignedElements::Assertion)).unwrap();
+    let refused = verify_response(&plain, &metadata, &expected).unwrap_err();
+    assert!(refused.to_string().contains("not encrypted"), "{refused}");
+}
+
+#[test]
+fn an_encrypted_assertion_signed_only_inside_the_signed_response_is_accepted_when_configured() {
+    let idp = issuer();
+    let (sp_key, sp_certificate) = super::keys::self_signed("sp").unwrap();
+    let mut encrypted = spec(SignedElements::Response);
+    encrypted.encrypt_to = Some(&sp_certificate);
+    let xml = idp.response(&encrypted).unwrap();
+    let metadata = metadata(&idp);
+    let mut expected = expect(at(), SignedElements::Response);
+    expected.decryption_key = Some(&sp_key);
+    assert!(verify_response(&xml, &metadata, &expected).is_ok());
+    let mut assertion_required = expected;
+    assertion_required.require_signed = SignedElements::Assertion;
+    let refused = verify_response(&xml, &metadata, &assertion_required).unwrap_err();
+    assert!(
+        refused.to_string().contains("assertion is not signed"),
+        "{refused}"
+    );
 }

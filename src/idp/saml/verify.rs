@@ -4,6 +4,7 @@
 //! condition of the one assertion holds.
 
 use chrono::{DateTime, Utc};
+use openssl::pkey::{PKey, Private};
 use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
 use samael::schema::{Assertion, Response, SubjectConfirmation};
 
@@ -40,6 +41,10 @@ pub struct Expectations<'a> {
     pub skew: i64,
     /// Which elements must be signed.
     pub require_signed: SignedElements,
+    /// Whether the assertion must arrive encrypted.
+    pub require_encrypted: bool,
+    /// The SP key that decrypts encrypted assertions.
+    pub decryption_key: Option<&'a PKey<Private>>,
 }
 
 /// One attribute of a verified assertion.
@@ -93,40 +98,37 @@ pub(super) fn verify_response(
             "a response must hold exactly one assertion; this one holds {held}"
         )));
     }
-    if shape.encrypted_assertions > 0 {
+    if expect.require_encrypted && shape.encrypted_assertions == 0 {
         return Err(refused(
-            "encrypted assertions are not accepted by this build; configure the provider to \
-             sign assertions without encrypting them"
+            "the assertion is not encrypted (this provider is configured with \
+             require_encrypted_assertions)"
                 .into(),
         ));
     }
-    let response_signed = required_signatures(&shape, expect.require_signed)?;
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &idp.signing_certificates,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(&STRONG_ALGORITHMS),
-    )
-    .map_err(|_| SamlError::Signature)?;
+    let response_signed = shape.signs_itself(shape.root_id.as_deref());
     // The envelope is read for refusals only (unless it is signed): its status, where it
     // says it is going, and who it says sent it.
-    let envelope: Response = xml
-        .parse()
-        .map_err(|e| SamlError::Malformed(format!("not a SAML response: {e}")))?;
+    let envelope = parse_envelope(xml, shape.encrypted_assertions > 0)?;
     check_envelope(&envelope, idp, expect, response_signed)?;
-    let assertion = if response_signed {
-        let signed: Response = reduced
-            .parse()
-            .map_err(|e| SamlError::Malformed(format!("the signed response: {e}")))?;
-        signed
-            .assertion
-            .ok_or_else(|| refused("the signed response holds no assertion".into()))?
+    let (assertion, expected_id) = if shape.encrypted_assertions == 1 {
+        encrypted_assertion(xml, &shape, idp, expect)?
     } else {
-        reduced
-            .parse::<Assertion>()
-            .map_err(|e| SamlError::Malformed(format!("the signed assertion: {e}")))?
+        let assertion_signed = shape.signs_itself(shape.assertion_id.as_deref());
+        required_signatures(response_signed, assertion_signed, expect.require_signed)?;
+        let reduced = reduce(xml, idp)?;
+        let assertion = if response_signed {
+            let signed: Response = reduced
+                .parse()
+                .map_err(|e| SamlError::Malformed(format!("the signed response: {e}")))?;
+            signed
+                .assertion
+                .ok_or_else(|| refused("the signed response holds no assertion".into()))?
+        } else {
+            parse_assertion(&reduced)?
+        };
+        (assertion, shape.assertion_id.clone())
     };
-    if Some(assertion.id.as_str()) != shape.assertion_id.as_deref() {
+    if Some(assertion.id.as_str()) != expected_id.as_deref() {
         return Err(refused(
             "the signed assertion is not the one in the response".into(),
         ));
@@ -142,11 +144,90 @@ pub(super) fn verify_response(
     Ok(verified)
 }
 
-/// Checks that the elements `required` carry signatures (xmlsec then verifies every one);
-/// answers whether the response itself is signed.
-fn required_signatures(shape: &Shape, required: SignedElements) -> Result<bool, SamlError> {
-    let response = shape.signs_itself(shape.root_id.as_deref());
-    let assertion = shape.signs_itself(shape.assertion_id.as_deref());
+/// The response's envelope (its own attributes, Issuer and Status), read without its
+/// encrypted assertion (which is decrypted and read apart).
+pub(super) fn parse_envelope(xml: &str, encrypted: bool) -> Result<Response, SamlError> {
+    let without;
+    let envelope = if encrypted {
+        let span = super::decrypt::find_encrypted(xml)?.span;
+        let (Some(before), Some(after)) = (xml.get(..span.start), xml.get(span.end..)) else {
+            return Err(SamlError::Malformed(
+                "the encrypted assertion's bounds".into(),
+            ));
+        };
+        without = format!("{before}{after}");
+        without.as_str()
+    } else {
+        xml
+    };
+    envelope
+        .parse()
+        .map_err(|e| SamlError::Malformed(format!("not a SAML response: {e}")))
+}
+
+/// The document with only what its signatures cover, every signature verified against the
+/// provider's certificates with a strong algorithm.
+fn reduce(xml: &str, idp: &IdpMetadata) -> Result<String, SamlError> {
+    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &idp.signing_certificates,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&STRONG_ALGORITHMS),
+    )
+    .map_err(|_| SamlError::Signature)
+}
+
+fn parse_assertion(xml: &str) -> Result<Assertion, SamlError> {
+    xml.parse::<Assertion>()
+        .map_err(|e| SamlError::Malformed(format!("the signed assertion: {e}")))
+}
+
+/// The assertion inside the response's `EncryptedAssertion`, decrypted with the SP key;
+/// signed by the response's signature (over the ciphertext), its own (checked after
+/// decryption), or both, as required. Its expected `ID` beside it.
+fn encrypted_assertion(
+    xml: &str,
+    shape: &Shape,
+    idp: &IdpMetadata,
+    expect: &Expectations<'_>,
+) -> Result<(Assertion, Option<String>), SamlError> {
+    let key = expect.decryption_key.ok_or_else(|| {
+        refused("the assertion is encrypted, and no SP key is configured to decrypt it".into())
+    })?;
+    let response_signed = shape.signs_itself(shape.root_id.as_deref());
+    let signed_response = if response_signed {
+        Some(reduce(xml, idp)?)
+    } else {
+        None
+    };
+    let container = signed_response.as_deref().unwrap_or(xml);
+    let encrypted = super::decrypt::find_encrypted(container)?;
+    let plain = super::decrypt::decrypt_assertion(&encrypted, key, &shape.encrypted_namespaces)?;
+    let inner = screen(&plain, Root::ASSERTION)?;
+    if inner.assertions != 1 || inner.encrypted_assertions != 0 {
+        return Err(refused(
+            "the encrypted assertion holds further assertions".into(),
+        ));
+    }
+    let assertion_signed = inner.signs_itself(inner.root_id.as_deref());
+    required_signatures(response_signed, assertion_signed, expect.require_signed)?;
+    let readable = if assertion_signed {
+        reduce(&plain, idp)?
+    } else {
+        plain
+    };
+    Ok((parse_assertion(&readable)?, inner.root_id))
+}
+
+/// Checks that the elements `required` carry signatures (xmlsec then verifies every one).
+fn required_signatures(
+    response: bool,
+    assertion: bool,
+    required: SignedElements,
+) -> Result<(), SamlError> {
+    if !(response || assertion) {
+        return Err(refused("nothing in the response is signed".into()));
+    }
     let missing = match required {
         SignedElements::Assertion if !assertion => Some("the assertion is not signed"),
         SignedElements::Response if !response => Some("the response is not signed"),
@@ -164,7 +245,7 @@ fn required_signatures(shape: &Shape, required: SignedElements) -> Result<bool, 
                 SignedElements::Both => "both",
             }
         ))),
-        None => Ok(response),
+        None => Ok(()),
     }
 }
 

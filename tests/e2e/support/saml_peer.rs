@@ -84,6 +84,8 @@ impl SamlIdpPeer {
         let mut child = Command::new(&python)
             .arg(peer.join("idp.py"))
             .arg(&config)
+            // pysaml2's use of deprecated cryptography modes is its own business.
+            .env("PYTHONWARNINGS", "ignore")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

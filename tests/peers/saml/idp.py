@@ -2,7 +2,8 @@
 
 Usage: idp.py CONFIG.json. The JSON names the port, the key and certificate, rolegate's
 SP metadata URL (read at the first sign-on, when rolegate is up) and the person every
-sign-on signs in (name_id, attributes), and how to sign (sign_response, sign_assertion).
+sign-on signs in (name_id, attributes), and how to sign (sign_response, sign_assertion) and whether to encrypt the assertion to
+the SP's encryption certificate (encrypt_assertion).
 
 GET /metadata answers the IdP metadata. GET /sso takes an HTTP-Redirect AuthnRequest,
 which must be signed by the SP, and answers the HTTP-POST form a browser would submit to
@@ -22,7 +23,28 @@ from saml2.metadata import create_metadata_string
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_PERSISTENT, NameID
 from saml2.server import Server
 
+import saml2.entity
+import saml2.sigver
+
 SETTINGS = json.load(open(sys.argv[1]))
+
+# pysaml2 7.5 always encrypts assertions with 3DES-CBC; real IdPs let the administrator
+# choose. "encrypt_content" chooses here (xmlsec1's session key names).
+CONTENT_ALGORITHMS = {
+    "aes-128": "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+    "aes-256": "http://www.w3.org/2001/04/xmlenc#aes256-cbc",
+    "des-192": saml2.sigver.TRIPLE_DES_CBC,
+}
+SESSION_KEY = SETTINGS.get("encrypt_content", "aes-256")
+_pre_encryption_part = saml2.sigver.pre_encryption_part
+saml2.entity.pre_encryption_part = lambda **kw: _pre_encryption_part(
+    msg_enc=CONTENT_ALGORITHMS[SESSION_KEY], **kw
+)
+_encrypt_assertion = saml2.sigver.SecurityContext.encrypt_assertion
+saml2.sigver.SecurityContext.encrypt_assertion = (
+    lambda self, statement, enc_key, template, key_type="des-192", node_xpath=None:
+    _encrypt_assertion(self, statement, enc_key, template, SESSION_KEY, node_xpath)
+)
 BASE = f"http://127.0.0.1:{SETTINGS['port']}"
 
 
@@ -112,6 +134,7 @@ class Handler(BaseHTTPRequestHandler):
             authn={"class_ref": person.get("authn_context", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")},
             sign_response=SETTINGS.get("sign_response", False),
             sign_assertion=SETTINGS.get("sign_assertion", True),
+            encrypt_assertion=SETTINGS.get("encrypt_assertion", False),
             sign_alg=xmldsig.SIG_RSA_SHA256,
             digest_alg=xmldsig.DIGEST_SHA256,
             userid=person["name_id"],
