@@ -86,27 +86,25 @@ pub(super) fn find_encrypted(xml: &str) -> Result<EncryptedParts, SamlError> {
                     path.push((xenc, local));
                 }
             }
-            Event::Text(text) if inside => {
-                if path
-                    .last()
-                    .is_some_and(|(x, name)| *x && name == b"CipherValue")
-                {
-                    let value = text
-                        .decode()
-                        .map_err(|_| malformed("a CipherValue is not text"))?;
-                    if in_key {
-                        parts.key_cipher.push_str(&value);
-                    } else {
-                        parts.content_cipher.push_str(&value);
-                    }
+            Event::Text(text)
+                if inside
+                    && path
+                        .last()
+                        .is_some_and(|(x, name)| *x && name == b"CipherValue") =>
+            {
+                let value = text
+                    .decode()
+                    .map_err(|_| malformed("a CipherValue is not text"))?;
+                if in_key {
+                    parts.key_cipher.push_str(&value);
+                } else {
+                    parts.content_cipher.push_str(&value);
                 }
             }
-            Event::End(_) if inside => {
-                if path.pop().is_none() {
-                    let end = usize::try_from(reader.buffer_position()).unwrap_or(xml.len());
-                    parts.span = start_at..end;
-                    break;
-                }
+            Event::End(_) if inside && path.pop().is_none() => {
+                let end = usize::try_from(reader.buffer_position()).unwrap_or(xml.len());
+                parts.span = start_at..end;
+                break;
             }
             Event::Eof => return Err(malformed("there is none")),
             _ => {}
@@ -223,7 +221,7 @@ fn decrypt_content(data: &[u8], algorithm: &str, key: &[u8]) -> Result<Vec<u8>, 
     } else {
         // A 128-bit IV, then blocks; ISO 10126 padding (only its last byte is defined).
         const BLOCK: usize = 16;
-        if data.len() < 2 * BLOCK || data.len() % BLOCK != 0 {
+        if data.len() < 2 * BLOCK || !data.len().is_multiple_of(BLOCK) {
             return Err(refuse("the ciphertext is not whole blocks".into()));
         }
         let (iv, ciphertext) = data.split_at(BLOCK);
@@ -231,7 +229,10 @@ fn decrypt_content(data: &[u8], algorithm: &str, key: &[u8]) -> Result<Vec<u8>, 
         crypter.pad(false);
         let mut out = vec![0; ciphertext.len() + BLOCK];
         let mut length = crypter.update(ciphertext, &mut out).map_err(failed)?;
-        length += crypter.finalize(&mut out[length..]).map_err(failed)?;
+        let tail = out
+            .get_mut(length..)
+            .ok_or_else(|| refuse("the content does not decrypt".into()))?;
+        length += crypter.finalize(tail).map_err(failed)?;
         out.truncate(length);
         let pad = usize::from(*out.last().ok_or_else(|| refuse("it is empty".into()))?);
         if pad == 0 || pad > BLOCK || pad > out.len() {
