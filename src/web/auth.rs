@@ -365,15 +365,17 @@ async fn logout(
         header::SET_COOKIE,
         login_cookie(&state, SIGNED_OUT_COOKIE, "1", 600),
     )];
-    let provider = identity.and_then(|identity| match state.idps.get(identity.idp.as_str()) {
-        Some(Provider::Oidc(provider)) => Some(provider),
-        _ => None,
-    });
-    let Some(provider) = provider else {
+    let Some(identity) = identity else {
         return Ok((signed_out, Redirect::to("/login")).into_response());
     };
-    match provider.logout_url(&state.public_url.join("/login")).await {
-        Some(continue_to) => Ok((
+    let provider = state.idps.get(identity.idp.as_str());
+    let continue_to = match provider {
+        Some(Provider::Oidc(oidc)) => oidc.logout_url(&state.public_url.join("/login")).await,
+        Some(Provider::Saml(saml)) => saml.logout_url(&identity).await,
+        None => None,
+    };
+    match (provider, continue_to) {
+        (Some(provider), Some(continue_to)) => Ok((
             signed_out,
             SigningOutPage {
                 provider: provider.display_name().to_owned(),
@@ -381,6 +383,6 @@ async fn logout(
             },
         )
             .into_response()),
-        None => Ok((signed_out, Redirect::to("/login")).into_response()),
+        _ => Ok((signed_out, Redirect::to("/login")).into_response()),
     }
 }

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -49,6 +49,7 @@ pub(super) fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_ACS_BODY)),
         )
         .route("/saml/continue", get(continue_sign_in))
+        .route("/saml/slo", get(single_logout))
 }
 
 /// The SP metadata document, for the providers' administrators.
@@ -325,6 +326,37 @@ fn asserted_role_count(identity: &Identity) -> usize {
         Some(serde_json::Value::String(_)) => 1,
         _ => 0,
     }
+}
+
+/// The Single Logout service (HTTP-Redirect). A provider's `LogoutRequest` is verified
+/// against its certificates and ends this browser's session when it names the person signed
+/// in here; it is answered with a signed `LogoutResponse`. The provider's answer to
+/// rolegate's own request lands on the sign-in page (the session ended when it was sent).
+async fn single_logout(
+    State(state): State<AppState>,
+    uri: Uri,
+    session: Session,
+) -> Result<Response, Error> {
+    let url = url::Url::parse(&state.public_url.join(&uri.to_string()))
+        .map_err(|_| Error::BadRequest("The logout address is not a URL."))?;
+    let has = |name: &str| url.query_pairs().any(|(key, _)| key == name);
+    if has("SAMLResponse") {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if !has("SAMLRequest") {
+        return Err(Error::BadRequest(
+            "A logout message needs SAMLRequest or SAMLResponse.",
+        ));
+    }
+    let issuer = crate::idp::saml::claimed_logout_issuer(&url)?;
+    let provider = provider_for(&state, &issuer).await?;
+    let (request, answer) = provider.answer_logout(&url).await?;
+    let identity: Option<Identity> = session.get(session::IDENTITY).await?;
+    if identity.is_some_and(|i| &i.idp == provider.name() && i.subject == request.name_id) {
+        session.flush().await?;
+        tracing::info!(idp = %provider.name(), "signed out by the identity provider");
+    }
+    Ok(Redirect::to(&answer).into_response())
 }
 
 /// The session expiry for a sign-in the provider says must end at `ends_at`.

@@ -1,7 +1,9 @@
 //! Signing in through the demo identity provider's SAML face with the broker's real SAML
 //! service provider, the "Select a role" page it leads to, and the attacks on the flow.
 
-use crate::support::{DemoServer, browser, hidden_input, location, page, query_value};
+use crate::support::{
+    DemoServer, browser, hidden_input, location, page, query_value, unescape_html,
+};
 
 /// The SAMLResponse the demo provider posts for `subject`, answering the sign-in `client`
 /// started at `/login/demo-saml`.
@@ -42,41 +44,6 @@ async fn saml_response_for(server: &DemoServer, client: &reqwest::Client, subjec
     );
     let value = hidden_input(&html, "SAMLResponse").expect("the page posts a SAMLResponse");
     unescape_html(&value)
-}
-
-/// `text` with the character references askama writes (`&#43;`, `&amp;`, …) decoded, as a
-/// browser decodes an attribute value before it submits it.
-fn unescape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        let Some(end) = tail.find(';') else {
-            out.push_str(tail);
-            return out;
-        };
-        let entity = &tail[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => out.push(c),
-            None => out.push_str(&tail[..=end]),
-        }
-        rest = &tail[end + 1..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Posts `response` to the ACS, as the provider's page does (a cross-site post carries no

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::support::saml_peer::SamlServer;
-use crate::support::{browser, hidden_input, location, page, portal_roles};
+use crate::support::{browser, hidden_input, location, page, portal_roles, unescape_html};
 
 const DIRECTORY: &str = r#"accounts:
   - id: "111122223333"
@@ -288,4 +288,96 @@ async fn a_triple_des_encrypted_assertion_is_refused_with_the_reason() {
     assert_eq!(acs.status(), 400);
     let html = acs.text().await.unwrap();
     assert!(html.contains("tripledes-cbc` is not supported"), "{html}");
+}
+
+/// Signs `client` in through the peer; the portal's CSRF token.
+async fn signed_in(server: &SamlServer, client: &reqwest::Client) -> String {
+    let response = response_from_peer(server, client).await;
+    let acs = client
+        .post(server.url("/saml/acs"))
+        .form(&[("SAMLResponse", response.as_str())])
+        .send()
+        .await
+        .unwrap();
+    client
+        .get(server.url(&location(&acs)))
+        .send()
+        .await
+        .unwrap();
+    let portal = page(client, &server.url("/")).await;
+    hidden_input(&portal, "csrf").expect("signed in: the portal has a sign-out form")
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_at_pysaml2_too_and_pysaml2_can_end_ours() {
+    let signing = json!({ "sign_assertion": true });
+    let server = SamlServer::start(dana(), signing, "", (DIRECTORY, RULES)).await;
+
+    // SP-initiated: rolegate's signed LogoutRequest, pysaml2's signed LogoutResponse.
+    let client = browser();
+    let csrf = signed_in(&server, &client).await;
+    let out = client
+        .post(server.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let html = out.text().await.unwrap();
+    let marker = "http-equiv=\"refresh\" content=\"0; url=";
+    let start = html.find(marker).expect("a signing-out page") + marker.len();
+    let continue_to = unescape_html(html[start..].split('"').next().unwrap());
+    assert!(
+        continue_to.starts_with(&format!("{}/slo?SAMLRequest=", server.idp.base)),
+        "{continue_to}"
+    );
+    let at_idp = client.get(&continue_to).send().await.unwrap();
+    assert_eq!(
+        at_idp.status(),
+        303,
+        "pysaml2 refused: {}",
+        at_idp.text().await.unwrap()
+    );
+    let back = location(&at_idp);
+    assert!(
+        back.starts_with(&server.url("/saml/slo?SAMLResponse=")),
+        "{back}"
+    );
+    let landed = client.get(&back).send().await.unwrap();
+    assert_eq!(location(&landed), "/login");
+    assert_eq!(
+        location(&client.get(server.url("/")).send().await.unwrap()),
+        "/login"
+    );
+
+    // IdP-initiated: pysaml2's signed LogoutRequest ends the session here.
+    let client = browser();
+    signed_in(&server, &client).await;
+    let started = client
+        .get(format!("{}/initiate-logout", server.idp.base))
+        .send()
+        .await
+        .unwrap();
+    let request = location(&started);
+    assert!(
+        request.starts_with(&server.url("/saml/slo?SAMLRequest=")),
+        "{request}"
+    );
+    // A changed request is refused and ends nothing.
+    let tampered = request.replacen("SAMLRequest=", "SAMLRequest=AA", 1);
+    assert_eq!(client.get(&tampered).send().await.unwrap().status(), 400);
+    assert_eq!(
+        client.get(server.url("/")).send().await.unwrap().status(),
+        200
+    );
+    let answered = client.get(&request).send().await.unwrap();
+    let answer = location(&answered);
+    assert!(
+        answer.starts_with(&format!("{}/slo?SAMLResponse=", server.idp.base)),
+        "{answer}"
+    );
+    assert!(answer.contains("Signature="), "{answer}");
+    assert_eq!(
+        location(&client.get(server.url("/")).send().await.unwrap()),
+        "/login"
+    );
 }

@@ -79,8 +79,16 @@ pub(super) fn from_assertion(
     for (key, value) in facts {
         claims.insert(key.into(), Value::String(value));
     }
-    if let Some(class) = &assertion.authn_context {
-        claims.insert("authn_context".into(), Value::String(class.clone()));
+    // What Single Logout names the session by.
+    let session = [
+        ("authn_context", &assertion.authn_context),
+        ("name_id_format", &assertion.name_id_format),
+        ("session_index", &assertion.session_index),
+    ];
+    for (key, value) in session {
+        if let Some(value) = value {
+            claims.insert(key.into(), Value::String(value.clone()));
+        }
     }
     Identity {
         idp,

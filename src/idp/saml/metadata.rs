@@ -17,6 +17,8 @@ pub struct IdpMetadata {
     pub sso_redirect: Option<Url>,
     /// Its `SingleLogoutService` for the HTTP-Redirect binding, when it has one.
     pub slo_redirect: Option<Url>,
+    /// Where that service takes responses (its `ResponseLocation`, else its `Location`).
+    pub slo_response: Option<Url>,
     /// The certificates its signatures must verify against (DER).
     pub signing_certificates: Vec<CertificateDer>,
 }
@@ -76,6 +78,7 @@ impl IdpMetadata {
             entity_id,
             sso_redirect: redirect_endpoint(&idp.single_sign_on_services)?,
             slo_redirect: redirect_endpoint(&idp.single_logout_services)?,
+            slo_response: redirect_response_endpoint(&idp.single_logout_services)?,
             signing_certificates,
         })
     }
@@ -120,6 +123,20 @@ fn redirect_endpoint(endpoints: &[samael::metadata::Endpoint]) -> Result<Option<
         .map(|e| {
             Url::parse(e.location.trim())
                 .map_err(|err| format!("endpoint `{}` is not a URL: {err}", e.location))
+        })
+        .transpose()
+}
+
+fn redirect_response_endpoint(
+    endpoints: &[samael::metadata::Endpoint],
+) -> Result<Option<Url>, String> {
+    endpoints
+        .iter()
+        .find(|e| e.binding == HTTP_REDIRECT_BINDING)
+        .map(|e| {
+            let location = e.response_location.as_deref().unwrap_or(&e.location);
+            Url::parse(location.trim())
+                .map_err(|err| format!("endpoint `{location}` is not a URL: {err}"))
         })
         .transpose()
 }

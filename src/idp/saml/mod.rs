@@ -7,6 +7,7 @@ mod decrypt;
 mod identity;
 pub mod issuer;
 pub mod keys;
+mod logout;
 mod metadata;
 mod request;
 mod screen;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use samael::crypto::CertificateDer;
 
+pub use logout::ProviderLogout;
 pub use metadata::{IdpMetadata, MAX_METADATA_BYTES};
 pub use request::{AuthnRequestStart, PendingSamlRequest};
 pub use sp::ServiceProvider;
@@ -295,6 +297,46 @@ impl SamlProvider {
         Ok(verified)
     }
 
+    /// Where to send the browser to end `identity`'s session at the provider too (a signed
+    /// `LogoutRequest` over HTTP-Redirect), when the provider has a Single Logout service.
+    pub async fn logout_url(&self, identity: &Identity) -> Option<String> {
+        let metadata = self.metadata().await.ok()?;
+        let destination = metadata.slo_redirect.as_ref()?;
+        let claim = |name: &str| {
+            identity
+                .claims
+                .get(name)
+                .and_then(serde_json::Value::as_str)
+        };
+        let person = logout::LoggedIn {
+            name_id: &identity.subject,
+            name_id_format: claim("name_id_format"),
+            session_index: claim("session_index"),
+        };
+        logout::logout_request(&self.sp, destination, &person, self.clock.now())
+            .map_err(
+                |e| tracing::warn!(idp = %self.name, error = %e, "no sign-out at the provider"),
+            )
+            .ok()
+            .map(String::from)
+    }
+
+    /// Verifies the provider's `LogoutRequest` at `url`; what it names, and the URL of the
+    /// signed `LogoutResponse` that answers it.
+    pub async fn answer_logout(
+        &self,
+        url: &url::Url,
+    ) -> Result<(ProviderLogout, String), SignInError> {
+        let metadata = self.metadata().await?;
+        let request = logout::read_logout_request(url, &metadata, now_i64(&*self.clock))?;
+        let destination = metadata.slo_response.as_ref().ok_or_else(|| {
+            SignInError::Discovery("the provider has no Single Logout service".into())
+        })?;
+        let answer = logout::logout_response(&self.sp, destination, &request, self.clock.now())
+            .map_err(SignInError::Discovery)?;
+        Ok((request, answer.into()))
+    }
+
     /// The person the assertion names, as every later layer sees them; refused when the
     /// provider's email-domain rule does not allow them.
     pub fn identity(&self, assertion: &VerifiedAssertion) -> Result<Identity, SignInError> {
@@ -313,6 +355,11 @@ impl SamlProvider {
             .map_err(SignInError::NotAllowed)?;
         Ok(identity)
     }
+}
+
+/// The issuer a `LogoutRequest` at `url` claims (to choose the provider that verifies it).
+pub fn claimed_logout_issuer(url: &url::Url) -> Result<String, SignInError> {
+    Ok(logout::claimed_logout_issuer(url)?)
 }
 
 /// The issuer a response claims (the Response's, else its assertion's), to choose the

@@ -86,6 +86,11 @@ impl Root {
         namespace: ASSERTION_NS,
         local_name: "Assertion",
     };
+    /// `samlp:LogoutRequest`.
+    pub(super) const LOGOUT_REQUEST: Root = Root {
+        namespace: PROTOCOL_NS,
+        local_name: "LogoutRequest",
+    };
     /// `samlp:AuthnRequest` (read by the demo's identity provider).
     pub(super) const AUTHN_REQUEST: Root = Root {
         namespace: PROTOCOL_NS,

@@ -147,6 +147,41 @@ pub(crate) fn hidden_input(html: &str, name: &str) -> Option<String> {
     Some(html[start..end].to_owned())
 }
 
+/// `text` with the character references askama writes (`&#43;`, `&amp;`, …) decoded, as a
+/// browser decodes an attribute value before it submits it.
+pub(crate) fn unescape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix("#x")
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&tail[..=end]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A loopback socket on a free port, held until the server takes it (no other test can
 /// take the port in between).
 pub(crate) fn reserve_port() -> std::net::TcpListener {

@@ -7,7 +7,10 @@ the SP's encryption certificate (encrypt_assertion).
 
 GET /metadata answers the IdP metadata. GET /sso takes an HTTP-Redirect AuthnRequest,
 which must be signed by the SP, and answers the HTTP-POST form a browser would submit to
-the ACS (the test reads SAMLResponse from it). Prints "ready" once listening.
+the ACS (the test reads SAMLResponse from it). GET /slo takes the SP's signed
+LogoutRequest and redirects back with a signed LogoutResponse; GET /initiate-logout
+redirects to the SP with a signed LogoutRequest for the person. Prints "ready" once
+listening.
 """
 
 import json
@@ -55,6 +58,7 @@ def idp_config(sp_metadata_file=None):
             "idp": {
                 "endpoints": {
                     "single_sign_on_service": [(f"{BASE}/sso", BINDING_HTTP_REDIRECT)],
+                    "single_logout_service": [(f"{BASE}/slo", BINDING_HTTP_REDIRECT)],
                 },
                 "name_id_format": [NAMEID_FORMAT_PERSISTENT],
                 "want_authn_requests_signed": True,
@@ -109,9 +113,13 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/metadata":
             xml = create_metadata_string(None, config=idp_config())
             return self.answer(200, xml, "application/samlmetadata+xml")
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if url.path == "/slo":
+            return self.single_logout(query)
+        if url.path == "/initiate-logout":
+            return self.initiate_logout()
         if url.path != "/sso":
             return self.answer(404, "not found")
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
         idp = server()
         try:
             request = idp.parse_authn_request(
@@ -147,6 +155,53 @@ class Handler(BaseHTTPRequestHandler):
             response=True,
         )
         return self.answer(200, post["data"])
+
+
+    def redirect(self, http_args):
+        location = dict(http_args["headers"])["Location"]
+        self.send_response(303)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def single_logout(self, query):
+        """The SP's LogoutRequest, which must be signed; answered by a signed redirect."""
+        idp = server()
+        try:
+            request = idp.parse_logout_request(
+                query["SAMLRequest"],
+                BINDING_HTTP_REDIRECT,
+                relay_state=query.get("RelayState"),
+                sigalg=query.get("SigAlg"),
+                signature=query.get("Signature"),
+            )
+        except Exception as error:
+            return self.answer(400, f"refused: {error!r} (because {error.__cause__!r})")
+        if request is None or query.get("Signature") is None:
+            return self.answer(400, "refused: an unsigned LogoutRequest")
+        response = idp.create_logout_response(request.message, [BINDING_HTTP_REDIRECT])
+        destination = SETTINGS["sp_metadata_url"].replace("/saml/metadata", "/saml/slo")
+        http_args = idp.apply_binding(
+            BINDING_HTTP_REDIRECT, str(response), destination, query.get("RelayState", ""),
+            response=True, sign=True, sigalg=xmldsig.SIG_RSA_SHA256,
+        )
+        return self.redirect(http_args)
+
+    def initiate_logout(self):
+        """IdP-initiated Single Logout of the configured person at the SP."""
+        idp = server()
+        destination = SETTINGS["sp_metadata_url"].replace("/saml/metadata", "/saml/slo")
+        sp_entity = SETTINGS["sp_metadata_url"]
+        _request_id, request = idp.create_logout_request(
+            destination,
+            sp_entity,
+            name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=SETTINGS["person"]["name_id"]),
+        )
+        http_args = idp.apply_binding(
+            BINDING_HTTP_REDIRECT, str(request), destination, "",
+            sign=True, sigalg=xmldsig.SIG_RSA_SHA256,
+        )
+        return self.redirect(http_args)
 
 
 httpd = ThreadingHTTPServer(("127.0.0.1", SETTINGS["port"]), Handler)
