@@ -45,6 +45,13 @@ impl Server {
         let mappings = Arc::new(mappings);
         mappings.clone().spawn_watcher(POLL_INTERVAL);
         let state = build_state(&config, stores, None, clock, mappings)?;
+        // Metadata from a URL is fetched now, so that a provider that cannot be reached
+        // shows in the log at start (it is fetched again at first use).
+        for provider in state.idps.saml_providers() {
+            if let Err(error) = provider.metadata().await {
+                tracing::warn!(idp = %provider.name(), %error, "SAML metadata not loaded at start");
+            }
+        }
         Ok(Self { listener, state })
     }
 

@@ -381,3 +381,43 @@ async fn signing_out_ends_the_session_at_pysaml2_too_and_pysaml2_can_end_ours() 
         "/login"
     );
 }
+
+#[tokio::test]
+async fn an_idp_initiated_sign_on_is_refused_unless_the_provider_allows_it() {
+    let signing = json!({ "sign_assertion": true });
+    for (extra, accepted) in [("", false), ("allow_idp_initiated = true", true)] {
+        let server = SamlServer::start(dana(), signing.clone(), extra, (DIRECTORY, RULES)).await;
+        let client = browser();
+        let form = page(&client, &format!("{}/idp-initiated", server.idp.base)).await;
+        let response = hidden_input(&form, "SAMLResponse").expect("an unsolicited response");
+        let acs = client
+            .post(server.url("/saml/acs"))
+            .form(&[("SAMLResponse", response.as_str()), ("RelayState", "/")])
+            .send()
+            .await
+            .unwrap();
+        if !accepted {
+            assert_eq!(acs.status(), 400);
+            let html = acs.text().await.unwrap();
+            assert!(html.contains("allow_idp_initiated"), "{html}");
+            continue;
+        }
+        let status = acs.status();
+        assert!(
+            status.is_redirection(),
+            "{status}: {}",
+            acs.text().await.unwrap()
+        );
+        let joined = client
+            .get(server.url(&location(&acs)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&joined), "/");
+        assert!(
+            page(&client, &server.url("/"))
+                .await
+                .contains("Dana Developer")
+        );
+    }
+}

@@ -319,3 +319,39 @@ fn an_encrypted_assertion_signed_only_inside_the_signed_response_is_accepted_whe
         "{refused}"
     );
 }
+
+/// `issuer`'s metadata, signed by `signer` (an enveloped RSA-SHA256 signature).
+fn signed_metadata(issuer: &SamlIssuer, signer: &SamlIssuer) -> String {
+    let xml = issuer.metadata_xml("https://idp.example.com/sso");
+    let template = signer.template("_metadata").to_string().unwrap();
+    let template = template
+        .split_once("?>")
+        .map_or(template.as_str(), |(_, b)| b);
+    let open_end = xml.find("\">").unwrap() + 2;
+    let with_template = format!(
+        "{} ID=\"_metadata\">{template}{}",
+        &xml[..open_end - 1],
+        &xml[open_end..]
+    );
+    Crypto::sign_xml(with_template, &signer.private_key_der()).unwrap()
+}
+
+#[test]
+fn metadata_signed_by_the_configured_certificate_is_read_and_other_metadata_is_refused() {
+    let idp = issuer();
+    let signed = signed_metadata(&idp, &idp);
+    let pinned = idp.certificate();
+    let metadata = IdpMetadata::parse(&signed, Some(pinned), 0).unwrap();
+    assert_eq!(metadata.entity_id, IDP);
+    let unsigned = idp.metadata_xml("https://idp.example.com/sso");
+    let message = IdpMetadata::parse(&unsigned, Some(pinned), 0).unwrap_err();
+    assert!(message.contains("does not verify"), "{message}");
+    let forger = SamlIssuer::generate("https://evil.example.com").unwrap();
+    let forged = signed_metadata(&idp, &forger);
+    assert!(IdpMetadata::parse(&forged, Some(pinned), 0).is_err());
+    let tampered = signed.replace(
+        "https://idp.example.com/sso",
+        "https://evil.example.com/sso",
+    );
+    assert!(IdpMetadata::parse(&tampered, Some(pinned), 0).is_err());
+}

@@ -9,7 +9,8 @@ GET /metadata answers the IdP metadata. GET /sso takes an HTTP-Redirect AuthnReq
 which must be signed by the SP, and answers the HTTP-POST form a browser would submit to
 the ACS (the test reads SAMLResponse from it). GET /slo takes the SP's signed
 LogoutRequest and redirects back with a signed LogoutResponse; GET /initiate-logout
-redirects to the SP with a signed LogoutRequest for the person. Prints "ready" once
+redirects to the SP with a signed LogoutRequest for the person; GET /idp-initiated answers
+an unsolicited sign-on form. Prints "ready" once
 listening.
 """
 
@@ -118,6 +119,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.single_logout(query)
         if url.path == "/initiate-logout":
             return self.initiate_logout()
+        if url.path == "/idp-initiated":
+            sp_entity = SETTINGS["sp_metadata_url"]
+            acs = sp_entity.replace("/saml/metadata", "/saml/acs")
+            return self.sign_on(server(), None, acs, sp_entity, "/")
         if url.path != "/sso":
             return self.answer(404, "not found")
         idp = server()
@@ -132,12 +137,23 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as error:  # the test reads the refusal
             return self.answer(400, f"refused: {error!r}")
         message = request.message
+        return self.sign_on(
+            idp,
+            message.id,
+            message.assertion_consumer_service_url,
+            message.issuer.text,
+            query.get("RelayState", ""),
+        )
+
+    def sign_on(self, idp, in_response_to, acs, sp_entity, relay_state):
+        """The HTTP-POST form signing the person in at the SP; unsolicited when
+        in_response_to is None (IdP-initiated)."""
         person = SETTINGS["person"]
         response = idp.create_authn_response(
             identity=person["attributes"],
-            in_response_to=message.id,
-            destination=message.assertion_consumer_service_url,
-            sp_entity_id=message.issuer.text,
+            in_response_to=in_response_to,
+            destination=acs,
+            sp_entity_id=sp_entity,
             name_id=NameID(format=NAMEID_FORMAT_PERSISTENT, text=person["name_id"]),
             authn={"class_ref": person.get("authn_context", "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport")},
             sign_response=SETTINGS.get("sign_response", False),
@@ -147,13 +163,7 @@ class Handler(BaseHTTPRequestHandler):
             digest_alg=xmldsig.DIGEST_SHA256,
             userid=person["name_id"],
         )
-        post = idp.apply_binding(
-            BINDING_HTTP_POST,
-            str(response),
-            message.assertion_consumer_service_url,
-            query.get("RelayState", ""),
-            response=True,
-        )
+        post = idp.apply_binding(BINDING_HTTP_POST, str(response), acs, relay_state, response=True)
         return self.answer(200, post["data"])
 
 
