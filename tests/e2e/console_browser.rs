@@ -224,3 +224,41 @@ async fn the_admin_pages_in_a_real_browser() {
         violations.join("\n")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saml_sign_in_and_select_a_role_in_a_real_browser() {
+    let server = DemoServer::start().await;
+    let chromium = Chromium::start().await;
+    let browser = &chromium.client;
+    let mut violations = Vec::new();
+    browser.goto(&server.url("/login/demo-saml")).await.unwrap();
+    chromium
+        .wait_for_url("the demo SAML provider", |url| {
+            url.contains("/demo-idp/saml/sso")
+        })
+        .await;
+    check_page(&chromium, "13-demo-saml-idp", &mut violations).await;
+    // The provider's page posts the response to the ACS by itself (portal.js).
+    chromium
+        .click("input[value=demo-bob] ~ button.person")
+        .await;
+    chromium
+        .wait_for_url("Select a role", |url| url.contains("/select-role"))
+        .await;
+    check_page(&chromium, "14-select-role", &mut violations).await;
+    chromium
+        .click("input[value='arn:aws:iam::234567890123:role/ReadOnly']")
+        .await;
+    chromium.click("input[name=remember]").await;
+    chromium.click("form.select-role button[type=submit]").await;
+    chromium
+        .wait_for_url("the console home", |url| url.contains("/console/ASIA"))
+        .await;
+    let html = chromium.source().await;
+    assert!(html.contains("ReadOnly @ staging"), "{html}");
+    assert!(
+        violations.is_empty(),
+        "axe-core found serious or critical problems:\n{}",
+        violations.join("\n")
+    );
+}
