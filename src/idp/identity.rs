@@ -57,6 +57,18 @@ impl Identity {
         format!("{}/{}", self.idp, self.subject)
     }
 
+    /// The strings of claim `name`: one string, or each string of a list; none otherwise.
+    pub fn claim_strings(&self, name: &str) -> Vec<String> {
+        match self.claims.get(name) {
+            Some(serde_json::Value::String(one)) => vec![one.clone()],
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// What to call this person on a page.
     pub fn display_name(&self) -> &str {
         self.name

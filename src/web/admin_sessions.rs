@@ -167,11 +167,7 @@ async fn revoke(
     let mut trail = Trail::named("RevokeSessions");
     trail.identity = person_identity(identity);
     let result = revoke_from_form(&state, &form, &identity.owner_key(), &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(&state, "rolegate", &origin, error);
+    trail.record_result(&state, "rolegate", &origin, &result);
     let notice = result?;
     let csrf = csrf_token(&admin.0.session).await?;
     page(&state, csrf, form.filter, Some(notice)).await

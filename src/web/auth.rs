@@ -235,11 +235,7 @@ async fn oidc_callback(
     trail.identity.kind = "FederatedUser";
     trail.identity.identity_provider = Some(idp.clone());
     let result = finish_sign_in(&state, idp, callback, session, &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(&state, "signin.rolegate", &origin, error);
+    trail.record_result(&state, "signin.rolegate", &origin, &result);
     result
 }
 

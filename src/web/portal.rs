@@ -141,7 +141,9 @@ async fn portal(
     })
 }
 
-fn offered_roles(state: &AppState, identity: &Identity) -> Vec<OfferedRole> {
+/// The roles the mapping rules offer `identity` now (with the roles its provider asserts,
+/// where they are honoured).
+pub(super) fn offered_roles(state: &AppState, identity: &Identity) -> Vec<OfferedRole> {
     let input = MappingInput {
         identity,
         now: state.clock.now(),

@@ -266,11 +266,7 @@ async fn continue_sign_in(
     let mut trail = Trail::named("SignIn");
     trail.identity.kind = "FederatedUser";
     let result = take_over(&state, &query.ticket, session, &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(&state, "signin.rolegate", &origin, error);
+    trail.record_result(&state, "signin.rolegate", &origin, &result);
     result
 }
 
@@ -321,11 +317,9 @@ async fn take_over(
 
 /// How many roles the provider asserted in AWS's `Role` attribute.
 fn asserted_role_count(identity: &Identity) -> usize {
-    match identity.claims.get(crate::mapping::SAML_ROLE_ATTRIBUTE) {
-        Some(serde_json::Value::Array(roles)) => roles.len(),
-        Some(serde_json::Value::String(_)) => 1,
-        _ => 0,
-    }
+    identity
+        .claim_strings(crate::mapping::SAML_ROLE_ATTRIBUTE)
+        .len()
 }
 
 /// The Single Logout service (HTTP-Redirect). A provider's `LogoutRequest` is verified

@@ -48,11 +48,7 @@ async fn revoke(
     let origin = audit_origin(&headers, peer);
     let mut trail = Trail::named("RevokeSessions");
     let result = revoke_sessions(&state, (&method, &uri, &headers, &body), &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(&state, "rolegate", &origin, error);
+    trail.record_result(&state, "rolegate", &origin, &result);
     result
 }
 

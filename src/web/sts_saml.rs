@@ -112,7 +112,7 @@ fn check_role_is_asserted(
     role_arn: &str,
     principal_arn: &str,
 ) -> Result<(), StsError> {
-    let values = strings(identity, crate::mapping::SAML_ROLE_ATTRIBUTE);
+    let values = identity.claim_strings(crate::mapping::SAML_ROLE_ATTRIBUTE);
     let listed = values.iter().any(|value| {
         let mut pair: Vec<&str> = value.split(',').map(str::trim).collect();
         pair.sort_unstable();
@@ -142,7 +142,8 @@ fn shaped_request(
     identity: &Identity,
     now: u64,
 ) -> Result<AssumeRequest, StsError> {
-    let session_name = strings(identity, SESSION_NAME)
+    let session_name = identity
+        .claim_strings(SESSION_NAME)
         .into_iter()
         .next()
         .ok_or_else(|| {
@@ -173,22 +174,10 @@ fn shaped_request(
         role_session_name: session_name,
         duration_seconds: Some(duration),
         tags: tags.into_iter().collect(),
-        transitive_tag_keys: strings(identity, TRANSITIVE_TAG_KEYS),
-        source_identity: strings(identity, SOURCE_IDENTITY).into_iter().next(),
+        transitive_tag_keys: identity.claim_strings(TRANSITIVE_TAG_KEYS),
+        source_identity: identity.claim_strings(SOURCE_IDENTITY).into_iter().next(),
         ..request.clone()
     })
-}
-
-/// The values of claim `name`, a string or a list.
-fn strings(identity: &Identity, name: &str) -> Vec<String> {
-    match identity.claims.get(name) {
-        Some(serde_json::Value::String(one)) => vec![one.clone()],
-        Some(serde_json::Value::Array(many)) => many
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// AWS's codes for an assertion the provider's keys and rules refuse.

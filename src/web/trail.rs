@@ -34,6 +34,22 @@ impl Trail {
         }
     }
 
+    /// Writes the event from `source` for a request that ended with `result`: a failure
+    /// carries its AWS code and public message.
+    pub(super) fn record_result<T>(
+        self,
+        state: &AppState,
+        source: &'static str,
+        origin: &Origin,
+        result: &Result<T, super::Error>,
+    ) {
+        let error = result
+            .as_ref()
+            .err()
+            .map(|e| (e.audit_code(), e.public_message()));
+        self.record(state, source, origin, error);
+    }
+
     /// Writes the event from `source`, failed with `error` (AWS code, public message) or not.
     pub(super) fn record(
         self,

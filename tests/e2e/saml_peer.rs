@@ -98,24 +98,8 @@ async fn a_person_signs_in_through_pysaml2_and_gets_what_the_trust_policies_allo
     let server = SamlServer::start(dana(), signing, "", (DIRECTORY, RULES)).await;
     let client = browser();
     let response = response_from_peer(&server, &client).await;
-    let acs = client
-        .post(server.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let status = acs.status();
-    assert!(
-        status.is_redirection(),
-        "{status}: {}",
-        acs.text().await.unwrap()
-    );
-    let joined = client
-        .get(server.url(&location(&acs)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&joined), "/");
+    let acs = post_to_acs(&server, &client, &response, "").await;
+    joined_at_portal(&server, &client, acs).await;
     let portal = page(&client, &server.url("/")).await;
     assert!(portal.contains("Dana Developer"), "{portal}");
     // Developer's trust policy matches `saml:aud` and `saml:sub_type`; Auditor's wants a
@@ -130,12 +114,7 @@ async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accep
     let refused = SamlServer::start(dana(), signing.clone(), "", (DIRECTORY, RULES)).await;
     let client = browser();
     let response = response_from_peer(&refused, &client).await;
-    let acs = client
-        .post(refused.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let acs = post_to_acs(&refused, &client, &response, "").await;
     assert_eq!(acs.status(), 400);
     let html = acs.text().await.unwrap();
     assert!(html.contains("the assertion is not signed"), "{html}");
@@ -149,18 +128,8 @@ async fn a_provider_that_signs_only_the_response_is_refused_by_default_and_accep
     .await;
     let client = browser();
     let response = response_from_peer(&accepted, &client).await;
-    let acs = client
-        .post(accepted.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let status = acs.status();
-    assert!(
-        status.is_redirection(),
-        "{status}: {}",
-        acs.text().await.unwrap()
-    );
+    let acs = post_to_acs(&accepted, &client, &response, "").await;
+    joined_at_portal(&accepted, &client, acs).await;
 }
 
 // boto3 runs as a blocking child process: the server needs threads of its own meanwhile.
@@ -246,24 +215,8 @@ async fn an_assertion_pysaml2_encrypts_to_the_sp_certificate_is_decrypted_and_ac
         xml.contains("EncryptedAssertion") && !xml.contains("dana@example.com"),
         "{xml}"
     );
-    let acs = client
-        .post(server.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let status = acs.status();
-    assert!(
-        status.is_redirection(),
-        "{status}: {}",
-        acs.text().await.unwrap()
-    );
-    let joined = client
-        .get(server.url(&location(&acs)))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&joined), "/");
+    let acs = post_to_acs(&server, &client, &response, "").await;
+    joined_at_portal(&server, &client, acs).await;
     assert!(
         page(&client, &server.url("/"))
             .await
@@ -279,31 +232,52 @@ async fn a_triple_des_encrypted_assertion_is_refused_with_the_reason() {
     let server = SamlServer::start(dana(), signing, "", (DIRECTORY, RULES)).await;
     let client = browser();
     let response = response_from_peer(&server, &client).await;
-    let acs = client
-        .post(server.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let acs = post_to_acs(&server, &client, &response, "").await;
     assert_eq!(acs.status(), 400);
     let html = acs.text().await.unwrap();
     assert!(html.contains("tripledes-cbc` is not supported"), "{html}");
 }
 
-/// Signs `client` in through the peer; the portal's CSRF token.
-async fn signed_in(server: &SamlServer, client: &reqwest::Client) -> String {
-    let response = response_from_peer(server, client).await;
-    let acs = client
+/// Posts `response` to rolegate's ACS through `client`, with `relay_state` unless empty.
+async fn post_to_acs(
+    server: &SamlServer,
+    client: &reqwest::Client,
+    response: &str,
+    relay_state: &str,
+) -> reqwest::Response {
+    let mut form = vec![("SAMLResponse", response)];
+    if !relay_state.is_empty() {
+        form.push(("RelayState", relay_state));
+    }
+    client
         .post(server.url("/saml/acs"))
-        .form(&[("SAMLResponse", response.as_str())])
+        .form(&form)
         .send()
         .await
-        .unwrap();
-    client
+        .unwrap()
+}
+
+/// Follows the ACS's answer `acs` into the browser's session: it must land on the portal.
+async fn joined_at_portal(server: &SamlServer, client: &reqwest::Client, acs: reqwest::Response) {
+    let status = acs.status();
+    assert!(
+        status.is_redirection(),
+        "{status}: {}",
+        acs.text().await.unwrap()
+    );
+    let joined = client
         .get(server.url(&location(&acs)))
         .send()
         .await
         .unwrap();
+    assert_eq!(location(&joined), "/");
+}
+
+/// Signs `client` in through the peer; the portal's CSRF token.
+async fn signed_in(server: &SamlServer, client: &reqwest::Client) -> String {
+    let response = response_from_peer(server, client).await;
+    let acs = post_to_acs(server, client, &response, "").await;
+    joined_at_portal(server, client, acs).await;
     let portal = page(client, &server.url("/")).await;
     hidden_input(&portal, "csrf").expect("signed in: the portal has a sign-out form")
 }
@@ -390,30 +364,14 @@ async fn an_idp_initiated_sign_on_is_refused_unless_the_provider_allows_it() {
         let client = browser();
         let form = page(&client, &format!("{}/idp-initiated", server.idp.base)).await;
         let response = hidden_input(&form, "SAMLResponse").expect("an unsolicited response");
-        let acs = client
-            .post(server.url("/saml/acs"))
-            .form(&[("SAMLResponse", response.as_str()), ("RelayState", "/")])
-            .send()
-            .await
-            .unwrap();
+        let acs = post_to_acs(&server, &client, &response, "/").await;
         if !accepted {
             assert_eq!(acs.status(), 400);
             let html = acs.text().await.unwrap();
             assert!(html.contains("allow_idp_initiated"), "{html}");
             continue;
         }
-        let status = acs.status();
-        assert!(
-            status.is_redirection(),
-            "{status}: {}",
-            acs.text().await.unwrap()
-        );
-        let joined = client
-            .get(server.url(&location(&acs)))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(location(&joined), "/");
+        joined_at_portal(&server, &client, acs).await;
         assert!(
             page(&client, &server.url("/"))
                 .await

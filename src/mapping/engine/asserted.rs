@@ -16,21 +16,9 @@ const SAML_TRANSITIVE_TAG_KEYS: &str = "https://aws.amazon.com/SAML/Attributes/T
 const SAML_SOURCE_IDENTITY: &str = "https://aws.amazon.com/SAML/Attributes/SourceIdentity";
 /// The rule id under which IdP-asserted roles appear.
 const IDP_ASSERTED: &str = "idp-asserted-role";
-/// Strings of a claim that may be one string or a list.
-fn claim_strings(identity: &Identity, name: &str) -> Vec<String> {
-    match identity.claims.get(name) {
-        Some(serde_json::Value::String(s)) => vec![s.clone()],
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|i| i.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
 /// Candidates from AWS's SAML `Role` attribute: `role-arn,provider-arn` in either order.
 pub(super) fn idp_asserted(identity: &Identity) -> Vec<Candidate> {
-    let first = |name: &str| claim_strings(identity, name).into_iter().next();
+    let first = |name: &str| identity.claim_strings(name).into_iter().next();
     let session_tags: BTreeMap<String, String> = identity
         .claims
         .iter()
@@ -42,11 +30,13 @@ pub(super) fn idp_asserted(identity: &Identity) -> Vec<Candidate> {
         })
         .filter(|(k, v)| crate::directory::validate_tag(k, v).is_ok())
         .collect();
-    let transitive: Vec<String> = claim_strings(identity, SAML_TRANSITIVE_TAG_KEYS)
+    let transitive: Vec<String> = identity
+        .claim_strings(SAML_TRANSITIVE_TAG_KEYS)
         .into_iter()
         .filter(|k| session_tags.contains_key(k))
         .collect();
-    claim_strings(identity, SAML_ROLE)
+    identity
+        .claim_strings(SAML_ROLE)
         .iter()
         .filter_map(|value| {
             let (a, b) = value.split_once(',')?;

@@ -12,6 +12,7 @@ use axum::response::Redirect;
 use serde::Deserialize;
 
 use super::super::extract::Form;
+use super::super::portal::offered_roles;
 use super::super::preferences::Preferences;
 use super::super::role_sessions::record;
 use super::super::session::{SignedIn, verify_csrf};
@@ -21,7 +22,7 @@ use super::super::{AppState, Error};
 use super::open::{OpenSession, remember};
 use crate::audit::Origin;
 use crate::idp::Identity;
-use crate::mapping::{MappingInput, OfferedRole, evaluate};
+use crate::mapping::OfferedRole;
 use crate::sts::{AssumeRequest, Caller, RoleSessionName, StsError, StsErrorCode};
 
 /// The sign-in form.
@@ -65,11 +66,7 @@ pub(super) async fn federate(
     trail.identity = person_identity(&signed_in.identity);
     trail.request = serde_json::json!({ "roleArn": role_arn });
     let result = sign_in_to_role(state, signed_in, role_arn, &mut trail).await;
-    let error = result
-        .as_ref()
-        .err()
-        .map(|e| (e.audit_code(), e.public_message()));
-    trail.record(state, "rolegate", origin, error);
+    trail.record_result(state, "rolegate", origin, &result);
     result
 }
 
@@ -134,15 +131,7 @@ async fn sign_in_to_role(
 
 /// The role as the mapping rules offer it to `identity` now; `None` when they do not.
 fn offered_role(state: &AppState, identity: &Identity, role_arn: &str) -> Option<OfferedRole> {
-    let mappings = state.mappings.current();
-    let input = MappingInput {
-        identity,
-        now: state.clock.now(),
-        honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
-        explain: false,
-    };
-    evaluate(&mappings.rules, &mappings.directory, &input)
-        .roles
+    offered_roles(state, identity)
         .into_iter()
         .find(|r| r.role_arn == role_arn)
 }

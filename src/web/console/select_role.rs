@@ -13,13 +13,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::super::extract::Form;
+use super::super::portal::offered_roles;
 use super::super::preferences::Preferences;
 use super::super::session::{SignedIn, csrf_token, verify_csrf};
 use super::super::trail::audit_origin;
 use super::super::{AppState, Error};
 use super::assume::federate;
 use crate::idp::Identity;
-use crate::mapping::{MappingInput, OfferedRole, evaluate};
+use crate::mapping::OfferedRole;
 
 /// The rule id under which the mapping engine offers IdP-asserted roles.
 const IDP_ASSERTED: &str = "idp-asserted-role";
@@ -48,15 +49,7 @@ struct SelectRolePage {
 
 /// The roles the provider asserted that the trust policies and rules let through.
 fn asserted_roles(state: &AppState, identity: &Identity) -> Vec<OfferedRole> {
-    let mappings = state.mappings.current();
-    let input = MappingInput {
-        identity,
-        now: state.clock.now(),
-        honour_idp_roles: state.idps.honours_idp_roles(identity.idp.as_str()),
-        explain: false,
-    };
-    evaluate(&mappings.rules, &mappings.directory, &input)
-        .roles
+    offered_roles(state, identity)
         .into_iter()
         .filter(|r| r.granted_by.iter().any(|g| g == IDP_ASSERTED))
         .collect()
