@@ -31,6 +31,7 @@ bench: deps
 	$(CARGO) bench --locked --bench mapping
 	$(CARGO) bench --locked --bench sts_load
 	$(CARGO) bench --locked --bench portal
+	$(CARGO) bench --locked --bench saml
 
 # Fuzz each target for FUZZ_SECONDS (default 600). cargo-fuzz needs nightly flags; on the
 # stable toolchain RUSTC_BOOTSTRAP=1 enables them.

@@ -57,6 +57,11 @@ impl ServiceProvider {
         Ok(Self::new(public_url, key, der.into()))
     }
 
+    /// Its certificate (DER), as its metadata publishes it for signing and encryption.
+    pub fn certificate(&self) -> &CertificateDer {
+        &self.certificate
+    }
+
     /// A service provider with a key and self-signed certificate made now (the demo).
     pub fn generate(public_url: &PublicUrl) -> Result<Self, String> {
         let (key, certificate) = super::keys::self_signed("rolegate demo SP")?;
