@@ -38,6 +38,8 @@ pub enum OneTimePurpose {
     /// A verified SAML sign-in handed from the ACS (a cross-site post, which carries no
     /// session cookie) to the browser's next, same-site request.
     SamlSignIn,
+    /// The ID of an identity provider's `LogoutRequest` already answered (replay detection).
+    SamlLogoutRequest,
     /// An authorization code issued by the demo identity provider.
     DemoAuthorizationCode,
 }
@@ -50,6 +52,7 @@ impl OneTimePurpose {
             OneTimePurpose::SamlRequestId => "saml-request",
             OneTimePurpose::SamlAssertionId => "saml-assertion",
             OneTimePurpose::SamlSignIn => "saml-sign-in",
+            OneTimePurpose::SamlLogoutRequest => "saml-logout",
             OneTimePurpose::DemoAuthorizationCode => "demo-code",
         }
     }

@@ -35,6 +35,8 @@ const PENDING_SAML: &str = "pending_saml_requests";
 const TICKET_TTL: Duration = Duration::from_secs(60);
 /// The largest ACS form body.
 const MAX_ACS_BODY: usize = 512 * 1024;
+/// How long an answered `LogoutRequest` id is remembered (its IssueInstant's window).
+const LOGOUT_REPLAY_WINDOW: Duration = Duration::from_secs(600);
 /// The longest `RelayState` sent or honoured (SAML bindings 3.4.3: 80 bytes).
 const MAX_RELAY_STATE: usize = 80;
 
@@ -345,6 +347,21 @@ async fn single_logout(
     let issuer = crate::idp::saml::claimed_logout_issuer(&url)?;
     let provider = provider_for(&state, &issuer).await?;
     let (request, answer) = provider.answer_logout(&url).await?;
+    // A request is honoured once: its IssueInstant is good for five minutes either way.
+    let key = format!("{}|{}", provider.name(), request.id);
+    let first = state
+        .stores
+        .one_time
+        .insert_once(
+            OneTimePurpose::SamlLogoutRequest,
+            &key,
+            "",
+            LOGOUT_REPLAY_WINDOW,
+        )
+        .await?;
+    if !first {
+        return Err(SignInError::Saml(SamlError::Replayed).into());
+    }
     let identity: Option<Identity> = session.get(session::IDENTITY).await?;
     if identity.is_some_and(|i| &i.idp == provider.name() && i.subject == request.name_id) {
         session.flush().await?;

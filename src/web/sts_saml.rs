@@ -45,6 +45,7 @@ pub(super) async fn assume_role_with_saml(
     let identity = provider.identity(&assertion).map_err(saml_error)?;
     trail.identity.user_name = Some(identity.subject.clone());
     trail.identity.principal_id = Some(format!("{}:{}", identity.issuer, identity.subject));
+    check_same_account(&request.role_arn, principal_arn)?;
     check_role_is_asserted(&identity, &request.role_arn, principal_arn)?;
     let shaped = shaped_request(request, &assertion, &identity, state.clock.unix_seconds())?;
     audit_request(trail, &shaped, principal_arn);
@@ -104,6 +105,22 @@ fn provider_named_by<'a>(
         })
         .ok_or_else(unknown)?;
     state.idps.saml(&idp).ok_or_else(unknown)
+}
+
+/// The SAML provider must be the role's account's own (the trust policy names it there).
+fn check_same_account(role_arn: &str, principal_arn: &str) -> Result<(), StsError> {
+    let account = |arn: &str| arn.split(':').nth(4).map(str::to_owned);
+    if account(role_arn).is_some() && account(role_arn) == account(principal_arn) {
+        Ok(())
+    } else {
+        Err(StsError::new(
+            StsErrorCode::AccessDenied,
+            format!(
+                "Not authorized to perform sts:AssumeRoleWithSAML: {principal_arn} is not a \
+                 provider of the account of {role_arn}"
+            ),
+        ))
+    }
 }
 
 /// AWS requires the role, paired with the provider, among the assertion's `Role` values.

@@ -182,6 +182,17 @@ async fn boto3_trades_a_pysaml2_assertion_for_role_credentials_once() {
     let unlisted = assume(&fresh, "Auditor");
     assert_eq!(unlisted["error"]["code"], "AccessDenied", "{unlisted}");
 
+    let other_account = crate::support::aws::boto3(&json!({
+        "op": "assume_saml", "endpoint": server.url("/sts"),
+        "role_arn": "arn:aws:iam::444455556666:role/Developer",
+        "principal_arn": principal,
+        "assertion": response_from_peer(&server, &browser()).await,
+    }));
+    assert_eq!(
+        other_account["error"]["code"], "AccessDenied",
+        "{other_account}"
+    );
+
     let wrong_provider = crate::support::aws::boto3(&json!({
         "op": "assume_saml", "endpoint": server.url("/sts"),
         "role_arn": "arn:aws:iam::111122223333:role/Developer",
@@ -354,6 +365,8 @@ async fn signing_out_ends_the_session_at_pysaml2_too_and_pysaml2_can_end_ours() 
         location(&client.get(server.url("/")).send().await.unwrap()),
         "/login"
     );
+    // The same request again is a replay.
+    assert_eq!(client.get(&request).send().await.unwrap().status(), 400);
 }
 
 #[tokio::test]

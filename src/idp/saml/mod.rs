@@ -57,8 +57,8 @@ pub enum SamlError {
     /// The provider's status was not Success.
     #[error("the identity provider answered with status `{0}`")]
     Status(String),
-    /// The assertion was already used.
-    #[error("this assertion was already used (a replay)")]
+    /// The assertion (or logout request) was already used.
+    #[error("this message was already used (a replay)")]
     Replayed,
 }
 
