@@ -43,6 +43,9 @@ fuzz: deps
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$target corpus/$$target ../tests/fixtures/policy/examples -- \
 	    -max_total_time=$(FUZZ_SECONDS) -dict=policy.dict -max_len=4096 || exit 1; \
 	done
+	cd fuzz && mkdir -p corpus/saml_response && \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O saml_response corpus/saml_response -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536
 
 build: deps
 	$(CARGO) build --locked --release

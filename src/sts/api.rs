@@ -415,6 +415,22 @@ mod tests {
     }
 
     #[test]
+    fn assume_role_with_saml_response_shape() {
+        let facts = SamlFacts {
+            subject: "dana-7f3e",
+            subject_type: "persistent",
+            issuer: "https://idp.example.com/saml",
+            audience: "https://sso.example.com/saml/acs",
+            name_qualifier: "SJyx7cg7k2pdKMXKHMUmVkf+FXI=",
+        };
+        insta::assert_snapshot!(assume_role_with_saml_xml(
+            &session(),
+            &facts,
+            "c6104cbe-af31-11e0-8154-cbc7ccf896c7",
+        ));
+    }
+
+    #[test]
     fn assume_role_response_shape() {
         insta::assert_snapshot!(assume_role_xml(
             &session(),

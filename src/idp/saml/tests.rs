@@ -355,3 +355,16 @@ fn metadata_signed_by_the_configured_certificate_is_read_and_other_metadata_is_r
     );
     assert!(IdpMetadata::parse(&tampered, Some(pinned), 0).is_err());
 }
+
+#[test]
+fn sp_metadata_shape() {
+    let public = crate::config::PublicUrl::parse("https://sso.example.com").unwrap();
+    let sp = super::ServiceProvider::generate(&public).unwrap();
+    let certificate = samael::crypto::mime_encode_x509_cert(sp.certificate());
+    let xml = sp
+        .metadata_xml()
+        .unwrap()
+        .replace(&certificate, "[certificate]");
+    assert_eq!(xml.matches("[certificate]").count(), 2, "{xml}");
+    insta::assert_snapshot!(xml);
+}
