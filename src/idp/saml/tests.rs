@@ -368,3 +368,96 @@ fn sp_metadata_shape() {
     assert_eq!(xml.matches("[certificate]").count(), 2, "{xml}");
     insta::assert_snapshot!(xml);
 }
+
+/// A response whose signed assertion `change` altered before signing (inside an unsigned
+/// response envelope with Destination and InResponseTo as `spec` gives them).
+fn with_changed_assertion(
+    idp: &SamlIssuer,
+    change: impl FnOnce(&mut samael::schema::Assertion),
+) -> String {
+    let mut assertion = idp.assertion(&spec(SignedElements::Assertion));
+    change(&mut assertion);
+    assertion.signature = Some(idp.template(&assertion.id));
+    let signed = Crypto::sign_xml(assertion.to_string().unwrap(), &idp.private_key_der()).unwrap();
+    let body = signed.split_once("?>").map_or(signed.as_str(), |(_, b)| b);
+    wrap_in_response(body)
+}
+
+#[test]
+fn each_required_part_of_the_assertion_is_required() {
+    let idp = issuer();
+    let baseline = with_changed_assertion(&idp, |_| {});
+    assert!(verify(&idp, &baseline).is_ok(), "the baseline is accepted");
+    let cases: [(&str, Box<dyn FnOnce(&mut samael::schema::Assertion)>); 7] = [
+        (
+            "no AudienceRestriction",
+            Box::new(|a| {
+                a.conditions.as_mut().unwrap().audience_restrictions = None;
+            }),
+        ),
+        ("no AuthnStatement", Box::new(|a| a.authn_statements = None)),
+        (
+            "no NameID",
+            Box::new(|a| a.subject.as_mut().unwrap().name_id = None),
+        ),
+        (
+            "has no NotOnOrAfter",
+            Box::new(|a| {
+                let confirmations = a.subject.as_mut().unwrap().subject_confirmations.as_mut();
+                confirmations.unwrap()[0]
+                    .subject_confirmation_data
+                    .as_mut()
+                    .unwrap()
+                    .not_on_or_after = None;
+            }),
+        ),
+        (
+            "no bearer SubjectConfirmation",
+            Box::new(|a| {
+                let confirmations = a.subject.as_mut().unwrap().subject_confirmations.as_mut();
+                confirmations.unwrap()[0].method =
+                    Some("urn:oasis:names:tc:SAML:2.0:cm:holder-of-key".into());
+            }),
+        ),
+        (
+            "session has ended",
+            Box::new(|a| {
+                let past = chrono::DateTime::<chrono::Utc>::from(at() - Duration::from_secs(120));
+                a.authn_statements.as_mut().unwrap()[0].session_not_on_or_after = Some(past);
+            }),
+        ),
+        (
+            "Format other than entity",
+            Box::new(|a| {
+                a.issuer.format =
+                    Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into());
+            }),
+        ),
+    ];
+    for (expected, change) in cases {
+        let xml = with_changed_assertion(&idp, change);
+        let message = refusal(&idp, &xml);
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+}
+
+#[test]
+fn the_recipient_and_the_envelope_must_agree_with_the_assertion() {
+    let idp = issuer();
+    // No Destination on the (unsigned) envelope: the signed Recipient still decides.
+    let other = with_changed_assertion(&idp, |a| {
+        let confirmations = a.subject.as_mut().unwrap().subject_confirmations.as_mut();
+        confirmations.unwrap()[0]
+            .subject_confirmation_data
+            .as_mut()
+            .unwrap()
+            .recipient = Some("https://other-sp.example.com/acs".into());
+    });
+    let without_destination = other.replacen(&format!(" Destination=\"{ACS}\""), "", 1);
+    assert!(refusal(&idp, &without_destination).contains("Recipient"));
+    // The envelope claims to answer another request than the signed assertion does.
+    let baseline = with_changed_assertion(&idp, |_| {});
+    let other_request =
+        baseline.replacen("InResponseTo=\"_request1\"", "InResponseTo=\"_other\"", 1);
+    assert!(refusal(&idp, &other_request).contains("different requests"));
+}
