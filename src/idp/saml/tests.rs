@@ -369,12 +369,14 @@ fn sp_metadata_shape() {
     insta::assert_snapshot!(xml);
 }
 
+/// An assertion as the tests change it.
+type Assertion = samael::schema::Assertion;
+/// One change to an assertion before it is signed.
+type Change = Box<dyn FnOnce(&mut Assertion)>;
+
 /// A response whose signed assertion `change` altered before signing (inside an unsigned
 /// response envelope with Destination and InResponseTo as `spec` gives them).
-fn with_changed_assertion(
-    idp: &SamlIssuer,
-    change: impl FnOnce(&mut samael::schema::Assertion),
-) -> String {
+fn with_changed_assertion(idp: &SamlIssuer, change: impl FnOnce(&mut Assertion)) -> String {
     let mut assertion = idp.assertion(&spec(SignedElements::Assertion));
     change(&mut assertion);
     assertion.signature = Some(idp.template(&assertion.id));
@@ -388,7 +390,7 @@ fn each_required_part_of_the_assertion_is_required() {
     let idp = issuer();
     let baseline = with_changed_assertion(&idp, |_| {});
     assert!(verify(&idp, &baseline).is_ok(), "the baseline is accepted");
-    let cases: [(&str, Box<dyn FnOnce(&mut samael::schema::Assertion)>); 7] = [
+    let cases: [(&str, Change); 7] = [
         (
             "no AudienceRestriction",
             Box::new(|a| {
